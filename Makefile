@@ -1,0 +1,39 @@
+# `make demo` and `make test` do the whole set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.ferromap-installed
+DEMO_OUT ?= out/demo
+
+.PHONY: demo test lint system-deps install bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=25.1"
+
+# Re-install whenever the dependency list or the pins change.
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e ".[all]" --group dev
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+demo: install
+	$(VENV)/bin/ferromap predict sample:two-domain --out $(DEMO_OUT) --force
+	@echo "polarization map written to $(DEMO_OUT)/polarization.png"
+
+test: system-deps install
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) out dist build

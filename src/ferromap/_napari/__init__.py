@@ -1,0 +1,1 @@
+"""napari contributions (reader, widgets, sample data). The only package that touches Qt."""

@@ -1,0 +1,58 @@
+"""napari reader: every format :func:`ferromap.io.open_4dstem` opens.
+
+``get_reader`` checks cheaply and returns ``None`` for anything it cannot read; the returned
+function never raises for bad files either: it shows a notification and returns no layers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def get_reader(path: str | list[str]):
+    """Return a reader function for ``path`` or ``None``."""
+    if isinstance(path, list):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    from ferromap.io import can_open
+
+    try:
+        ok = can_open(path)
+    except OSError:
+        return None
+    return read_dataset if ok else None
+
+
+def read_dataset(path: str | list[str]) -> list[tuple]:
+    """Open a dataset: the lazy 4-D data and a virtual bright-field navigation image."""
+    from ferromap.errors import FerromapError
+    from ferromap.io import open_4dstem
+
+    path = path[0] if isinstance(path, list) else path
+    try:
+        ds = open_4dstem(path)
+        navigation = _virtual_bf(ds)
+    except (FerromapError, ValueError, OSError) as exc:
+        _notify(str(exc))
+        return []
+    name = Path(path).name
+    meta = {"ferromap": {"source": ds.source, "calibration": ds.calibration.to_dict()}}
+    return [
+        (ds.data, {"name": f"{name} (4D)", "metadata": meta, "visible": False}, "image"),
+        (navigation, {"name": f"{name} virtual BF", "metadata": meta}, "image"),
+    ]
+
+
+def _virtual_bf(ds):
+    from ferromap.com_maps import sample_patterns
+    from ferromap.core.virtual import annulus_mask, estimate_bf_disk, virtual_image
+
+    center, radius = estimate_bf_disk(sample_patterns(ds, 32).mean(axis=0))
+    return virtual_image(ds.data, annulus_mask(ds.frame_shape, center, max(radius, 1.0)))
+
+
+def _notify(message: str) -> None:
+    from napari.utils.notifications import show_error
+
+    show_error(f"ferromap could not open the file: {message}")

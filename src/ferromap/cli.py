@@ -1,0 +1,157 @@
+"""`ferromap` command line: thin wrappers over the library.
+
+Errors the user can fix exit non-zero with one line on stderr and no traceback
+(``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ferromap.errors import FerromapError
+
+COM_FILES = ("com_row.tif", "com_col.tif", "magnitude.tif", "angle.tif", "virtual_bf.tif",
+             "virtual_adf.tif", "com.png", "com.json")
+
+
+class StderrProgress:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.label, self.enabled, self._last = label, enabled, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.1 and done < total):
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{100 * done / max(total, 1):5.1f}%")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def prepare_output_dir(out: Path, names: tuple[str, ...], force: bool) -> Path:
+    """Create ``out``; refuse to replace files of an earlier run unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise FerromapError(f"{out} exists and is not a folder")
+    clash = [n for n in names if (out / n).exists()]
+    if clash and not force:
+        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}...); "
+                            "choose another --out or pass --force to replace them")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _open(args):
+    from ferromap.io import open_4dstem
+
+    dataset = getattr(args, "dataset", None)
+    if isinstance(dataset, str) and dataset.isdigit():
+        dataset = int(dataset)
+    ds = open_4dstem(args.path, scan_shape=args.scan_shape, dataset=dataset)
+    if getattr(args, "mrad_per_px", None):
+        ds = ds.with_calibration(mrad_per_px=args.mrad_per_px)
+    return ds
+
+
+def cmd_info(args) -> int:
+    """Print shape, dtype, chunks and calibration."""
+    info = _open(args).describe()
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    cal = info["calibration"]
+    print(f"{info['source']}  ({info['format']})")
+    print(f"  shape   {tuple(info['shape'])}  (scan_row, scan_col, k_row, k_col)")
+    print(f"  dtype   {info['dtype']}    chunks {tuple(info['chunks'])}")
+    for key, unit in (("mrad_per_px", "mrad/px"), ("scan_step_nm", "nm"), ("energy_kev", "keV")):
+        print(f"  {key:<13}{cal[key] if cal[key] is not None else 'unknown'} {unit}")
+    return 0
+
+
+def cmd_com(args) -> int:
+    """Write CoM shift, magnitude, angle and virtual images."""
+    from ferromap.com_maps import compute_com_maps
+    from ferromap.io.writers import write_json, write_tiff
+    from ferromap.plotting import save_direction_map
+
+    out = prepare_output_dir(Path(args.out), COM_FILES, args.force)
+    ds = _open(args)
+    rotation = "auto" if args.rotation == "auto" else float(args.rotation)
+    maps = compute_com_maps(ds, reference=args.reference, rotation_deg=rotation, flip=args.flip,
+                            remove_hot_pixels=not args.keep_hot_pixels,
+                            progress=StderrProgress("CoM", not args.quiet))
+    for name, array in (("com_row", maps.shift[..., 0]), ("com_col", maps.shift[..., 1]),
+                        ("magnitude", maps.magnitude), ("angle", maps.angle_deg),
+                        ("virtual_bf", maps.virtual_bf), ("virtual_adf", maps.virtual_adf)):
+        write_tiff(out / f"{name}.tif", array.astype("float32"))
+    units = "mrad" if maps.mrad_per_px else "px"
+    save_direction_map(out / "com.png", maps.angle_deg, maps.magnitude,
+                       scan_step_nm=ds.calibration.scan_step_nm, magnitude_units=units,
+                       title="CoM shift")
+    write_json(out / "com.json", {"dataset": ds.describe(), **maps.summary()})
+    print(f"CoM maps of {ds.n_patterns} patterns written to {out}")
+    return 0
+
+
+def _add_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="dataset file or folder of per-position TIFFs")
+    p.add_argument("--scan-shape", nargs=2, type=int, metavar=("R", "C"),
+                   help="scan rows and columns for frame stacks")
+    p.add_argument("--dataset", help="index or HDF5 path when the file holds several datasets")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``ferromap``."""
+    from ferromap import __version__
+
+    parser = argparse.ArgumentParser(prog="ferromap", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ferromap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="shape, dtype, chunks and calibration of a dataset")
+    _add_input(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("com", help="centre-of-mass shift maps and virtual images")
+    _add_input(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--reference", choices=("mean", "plane"), default="mean",
+                   help="shift reference: global mean CoM or fitted descan plane")
+    p.add_argument("--rotation", default="0", help="scan-detector rotation in degrees, or 'auto'")
+    p.add_argument("--flip", action="store_true", help="mirror detector rows before rotating")
+    p.add_argument("--mrad-per-px", type=float, help="detector angular sampling")
+    p.add_argument("--keep-hot-pixels", action="store_true", help="do not mask hot pixels")
+    p.add_argument("--force", action="store_true", help="replace results of an earlier run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_com)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ferromap`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("ferromap: interrupted", file=sys.stderr)
+        return 130
+    except (FerromapError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"ferromap: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

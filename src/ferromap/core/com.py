@@ -1,0 +1,103 @@
+"""Centre of mass of diffraction patterns, written as a matrix product.
+
+``com_r = Σ r·w·I / Σ w·I`` and ``com_c = Σ c·w·I / Σ w·I`` with an optional weight/mask
+``w`` (disk, annulus, hot pixels removed). Positions are in detector pixels, ``(k_row,
+k_col)``, with row 0 at the top. A pattern with no (or non-finite) weighted intensity has no
+CoM and gets NaN.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ferromap.core.stream import ProgressCallback, linear_statistics
+
+
+def com_matrix(frame_shape: tuple[int, int], weights: np.ndarray | None = None) -> np.ndarray:
+    """Detector matrix ``(k_row*k_col, 3)`` whose columns give ``[Σ wI, Σ r wI, Σ c wI]``.
+
+    Parameters
+    ----------
+    frame_shape : tuple of int
+        ``(k_rows, k_cols)``.
+    weights : numpy.ndarray, optional
+        ``(k_rows, k_cols)`` weights or boolean mask; 1 everywhere by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 matrix, for :func:`~ferromap.core.stream.linear_statistics`.
+    """
+    kr, kc = frame_shape
+    w = np.ones(frame_shape) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != tuple(frame_shape):
+        raise ValueError(f"weights have shape {w.shape}, the patterns {tuple(frame_shape)}")
+    rr, cc = np.mgrid[0:kr, 0:kc]
+    return np.stack([w, rr * w, cc * w], axis=-1).reshape(kr * kc, 3)
+
+
+def com_from_moments(moments: np.ndarray) -> np.ndarray:
+    """Turn ``[..., (Σ I, Σ r I, Σ c I)]`` into ``[..., (com_r, com_c)]``; NaN where Σ I ≤ 0.
+
+    Parameters
+    ----------
+    moments : numpy.ndarray
+        Last axis of length 3.
+
+    Returns
+    -------
+    numpy.ndarray
+        Last axis of length 2, float64.
+    """
+    total = moments[..., 0].astype(np.float64)
+    valid = np.isfinite(total) & (total > 0)
+    safe = np.where(valid, total, 1.0)
+    com = moments[..., 1:3].astype(np.float64) / safe[..., None]
+    com[~valid] = np.nan
+    return com
+
+
+def center_of_mass(
+    data,
+    *,
+    mask: np.ndarray | None = None,
+    threshold: float | None = None,
+    hot_pixels: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    scheduler=None,
+) -> np.ndarray:
+    """Centre of mass of every pattern, streamed chunk by chunk.
+
+    Parameters
+    ----------
+    data : array_like or dask.array.Array
+        ``(scan_row, scan_col, k_row, k_col)``.
+    mask : numpy.ndarray, optional
+        ``(k_row, k_col)`` boolean or weights, e.g. a disk or an annulus
+        (:func:`ferromap.core.virtual.annulus_mask`).
+    threshold : float, optional
+        Pixels below it are ignored.
+    hot_pixels : numpy.ndarray, optional
+        ``(k_row, k_col)`` boolean mask of pixels to ignore
+        (:func:`ferromap.core.hotpixels.find_hot_pixels`).
+    progress, cancel, scheduler
+        See :func:`ferromap.core.stream.compute`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(scan_row, scan_col, 2)`` float64 ``(com_row, com_col)`` in detector pixels;
+        NaN for patterns with no intensity.
+    """
+    frame_shape = tuple(data.shape[2:])
+    weights = np.ones(frame_shape) if mask is None else np.asarray(mask, dtype=np.float64)
+    if hot_pixels is not None:
+        weights = np.where(hot_pixels, 0.0, weights)
+    moments = linear_statistics(
+        data, com_matrix(frame_shape, weights), threshold=threshold,
+        progress=progress, cancel=cancel, scheduler=scheduler,
+    )
+    return com_from_moments(moments)

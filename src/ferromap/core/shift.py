@@ -1,0 +1,116 @@
+"""CoM shift maps: reference subtraction (mean or descan plane), rotation/flip, polar form.
+
+Vectors are ``(..., 2)`` arrays of ``(row, col)`` components. Angles are counter-clockwise from
++col with "up" = smaller row, so a unit vector at angle θ is ``(-sin θ, cos θ)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+
+def _finite(com: np.ndarray) -> np.ndarray:
+    ok = np.all(np.isfinite(com), axis=-1)
+    if not ok.any():
+        raise ValueError("no scan position has a centre of mass (all patterns are empty)")
+    return ok
+
+
+def reference_plane(com: np.ndarray) -> np.ndarray:
+    """Least-squares descan plane ``a + b·row + c·col`` fitted to each CoM component.
+
+    Parameters
+    ----------
+    com : numpy.ndarray
+        ``(rows, cols, 2)`` CoM map; NaN positions are ignored in the fit.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols, 2)`` plane evaluated at every scan position.
+    """
+    rows, cols = com.shape[:2]
+    ok = _finite(com)
+    rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    design = np.stack([np.ones_like(rr), rr, cc], axis=-1)
+    coef, *_ = np.linalg.lstsq(design[ok], com[ok], rcond=None)
+    return design @ coef
+
+
+def com_shift(
+    com: np.ndarray, *, reference: Literal["mean", "plane"] | np.ndarray = "mean"
+) -> np.ndarray:
+    """CoM minus a reference centre.
+
+    Parameters
+    ----------
+    com : numpy.ndarray
+        ``(rows, cols, 2)`` CoM in detector pixels.
+    reference : {"mean", "plane"} or numpy.ndarray
+        ``"mean"``: the dataset's global mean CoM; ``"plane"``: a fitted descan plane
+        (removes a linear descan ramp); or an explicit ``(2,)``/``(rows, cols, 2)`` array.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols, 2)`` shift; NaN where the CoM is NaN.
+    """
+    if isinstance(reference, str):
+        if reference == "mean":
+            ref = com[_finite(com)].mean(axis=0)
+        elif reference == "plane":
+            ref = reference_plane(com)
+        else:
+            raise ValueError(f"reference must be 'mean' or 'plane', got {reference!r}")
+    else:
+        ref = np.asarray(reference, dtype=np.float64)
+    return com - ref
+
+
+def rotate_vectors(vectors: np.ndarray, rotation_deg: float = 0.0, flip: bool = False) -> np.ndarray:
+    """Map detector-frame vectors into the scan frame.
+
+    The detector row axis is mirrored first when ``flip`` is true, then the vectors are
+    rotated counter-clockwise (as displayed, "up" = smaller row) by ``rotation_deg``.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        ``(..., 2)`` ``(row, col)`` components.
+    rotation_deg : float, optional
+        Counter-clockwise rotation in degrees.
+    flip : bool, optional
+        Mirror the detector rows (``row -> -row``) before rotating.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rotated ``(..., 2)`` vectors.
+    """
+    r = vectors[..., 0] * (-1.0 if flip else 1.0)
+    c = vectors[..., 1]
+    t = np.deg2rad(rotation_deg)
+    return np.stack([r * np.cos(t) - c * np.sin(t), c * np.cos(t) + r * np.sin(t)], axis=-1)
+
+
+def magnitude_angle(shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitude and direction of shift vectors.
+
+    Parameters
+    ----------
+    shift : numpy.ndarray
+        ``(..., 2)`` ``(row, col)`` shifts.
+
+    Returns
+    -------
+    magnitude : numpy.ndarray
+        ``hypot(shift_r, shift_c)``.
+    angle_deg : numpy.ndarray
+        Degrees in ``[0, 360)``, counter-clockwise from +col, up = smaller row; NaN where
+        the shift is NaN.
+    """
+    magnitude = np.hypot(shift[..., 0], shift[..., 1])
+    angle = np.rad2deg(np.arctan2(-shift[..., 0], shift[..., 1])) % 360.0
+    return magnitude, angle

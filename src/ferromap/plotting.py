@@ -1,0 +1,96 @@
+"""Pictures of maps with their legend (matplotlib, Agg backend, no GUI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ferromap.colour import angle_to_rgb
+from ferromap.io.writers import atomic_path
+
+
+def _figure():
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(8.0, 4.6), dpi=120, layout="constrained")
+
+
+def _scan_extent(shape: tuple[int, int], step_nm: float | None) -> tuple[list[float], str]:
+    rows, cols = shape
+    step = step_nm or 1.0
+    return [-0.5 * step, (cols - 0.5) * step, (rows - 0.5) * step, -0.5 * step], (
+        "nm" if step_nm else "scan px"
+    )
+
+
+def draw_colour_wheel(ax, labels: dict[float, str] | None = None) -> None:
+    """Draw the direction colour wheel with angle labels into ``ax`` (a legend)."""
+    n = 256
+    yy, xx = np.mgrid[-1 : 1 : n * 1j, -1 : 1 : n * 1j]
+    radius = np.hypot(xx, yy)
+    angle = np.rad2deg(np.arctan2(-yy, xx))  # image rows grow downward: up = -row
+    rgb = angle_to_rgb(angle, np.clip(radius, 0, 1))
+    alpha = (radius <= 1).astype(float)[..., None]
+    ax.imshow(np.concatenate([rgb, alpha], axis=-1), extent=[-1, 1, -1, 1], origin="upper")
+    labels = labels or {0: "0° right", 90: "90° up", 180: "180° left", 270: "270° down"}
+    for deg, text in labels.items():
+        t = np.deg2rad(deg)
+        ax.text(1.32 * np.cos(t), 1.32 * np.sin(t), text, ha="center", va="center", fontsize=7)
+    ax.set_xlim(-1.7, 1.7)
+    ax.set_ylim(-1.5, 1.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("direction (brightness = |shift|)", fontsize=8)
+
+
+def save_direction_map(
+    path: str | Path,
+    angle_deg: np.ndarray,
+    magnitude: np.ndarray,
+    *,
+    scan_step_nm: float | None = None,
+    magnitude_units: str = "px",
+    title: str = "CoM shift",
+) -> Path:
+    """Save a colour-wheel map of vector directions, with a wheel legend and magnitude map.
+
+    Parameters
+    ----------
+    path : str or Path
+        PNG destination (written atomically).
+    angle_deg, magnitude : numpy.ndarray
+        ``(rows, cols)`` maps; NaN positions are black.
+    scan_step_nm : float, optional
+        Scan step for nm axes; pixel axes otherwise.
+    magnitude_units : str, optional
+        Unit of ``magnitude`` for the colour bar.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Path
+    """
+    fig = _figure()
+    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.55])
+    extent, unit = _scan_extent(angle_deg.shape, scan_step_nm)
+    finite = magnitude[np.isfinite(magnitude)]
+    top = float(np.percentile(finite, 99)) if finite.size else 1.0
+    value = np.clip(magnitude / (top or 1.0), 0, 1)
+    ax = fig.add_subplot(grid[0])
+    ax.imshow(angle_to_rgb(angle_deg, value), extent=extent, interpolation="nearest")
+    ax.set(title=f"{title}: direction", xlabel=f"scan col ({unit})", ylabel=f"scan row ({unit})")
+    ax2 = fig.add_subplot(grid[1])
+    im = ax2.imshow(magnitude, extent=extent, cmap="magma", interpolation="nearest")
+    ax2.set(title=f"{title}: magnitude", xlabel=f"scan col ({unit})")
+    fig.colorbar(im, ax=ax2, shrink=0.7, label=f"|shift| ({magnitude_units})")
+    draw_colour_wheel(fig.add_subplot(grid[2]))
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure to PNG atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferromap.classes import KNN8, ClassSet
+from ferromap.colour import angle_to_rgb, class_colours
+
+
+def test_knn_classes_follow_conventions():
+    assert KNN8.names == ("RM", "RU", "MU", "LU", "LM", "LD", "MD", "RD")
+    np.testing.assert_allclose(KNN8.unit_vector(KNN8.index("MU")), [-1, 0], atol=1e-12)
+    np.testing.assert_allclose(KNN8.unit_vector(KNN8.index("RD")), [np.sqrt(.5), np.sqrt(.5)])
+    assert ClassSet.from_dict(KNN8.to_dict()) == KNN8
+    with pytest.raises(ValueError, match="unknown class"):
+        KNN8.index("XX")
+
+
+def test_colour_wheel_neighbours_are_close_and_opposites_far():
+    colours = class_colours(KNN8)
+    step = np.linalg.norm(colours - np.roll(colours, 1, axis=0), axis=1)
+    opposite = np.linalg.norm(colours - np.roll(colours, 4, axis=0), axis=1)
+    assert step.max() < opposite.min()
+    assert angle_to_rgb(np.array(np.nan)).tolist() == [0, 0, 0]
+    boracite = ClassSet(("none", "vertical", "horizontal"), (None, 90.0, 0.0))
+    assert class_colours(boracite).shape == (3, 3)

@@ -1,0 +1,77 @@
+"""The CLI as a user meets it: real subprocesses, one-line errors, files on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from conftest import disk
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "ferromap.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def disks_npy(tmp_path):
+    rows, cols = np.mgrid[0:6, 0:7]
+    centers = np.stack([16 + 0.3 * np.sin(rows), 16 + 0.3 * np.cos(cols)], axis=-1)
+    data = np.stack([[disk((32, 32), c, 6.0, value=1000) for c in row] for row in centers])
+    np.save(tmp_path / "d.npy", data.astype(np.uint16))
+    return tmp_path / "d.npy", centers
+
+
+def test_info_json(disks_npy):
+    res = run("info", disks_npy[0], "--json")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
+    assert info["shape"] == [6, 7, 32, 32] and info["dtype"] == "uint16"
+
+
+def test_com_writes_every_map(disks_npy, tmp_path):
+    path, centers = disks_npy
+    out = tmp_path / "out"
+    res = run("com", path, "--out", out, "--quiet")
+    assert res.returncode == 0, res.stderr
+    for name in ("com_row", "com_col", "magnitude", "angle", "virtual_bf", "virtual_adf"):
+        assert tifffile.imread(out / f"{name}.tif").shape == (6, 7)
+    expected = centers - centers.reshape(-1, 2).mean(axis=0)
+    np.testing.assert_allclose(tifffile.imread(out / "com_row.tif"), expected[..., 0], atol=0.02)
+    np.testing.assert_allclose(tifffile.imread(out / "com_col.tif"), expected[..., 1], atol=0.02)
+    assert (out / "com.png").stat().st_size > 10_000
+    summary = json.loads((out / "com.json").read_text())
+    assert summary["global_com_px"] == pytest.approx([16, 16], abs=0.2)
+    again = run("com", path, "--out", out)
+    assert again.returncode != 0 and "--force" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["info", "missing.mib"], "no such file"),
+        (["info", "{tmp}/bad.xyz"], "unsupported file type"),
+        (["info", "{tmp}/img.npy"], "dimensions"),
+        (["com", "{tmp}/stack.npy", "--out", "{tmp}/o"], "--scan-shape"),
+        (["info", "{tmp}/garbage.npy"], "not a valid .npy"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(tmp_path, args, message):
+    (tmp_path / "bad.xyz").write_text("?")
+    (tmp_path / "garbage.npy").write_bytes(b"\x00" * 100)
+    np.save(tmp_path / "img.npy", np.zeros((4, 4)))
+    np.save(tmp_path / "stack.npy", np.zeros((6, 4, 4)))
+    res = run(*[a.format(tmp=tmp_path) for a in args])
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.stderr
+
+
+def test_real_merlin_raw_is_rejected(realdata):
+    res = run("info", realdata / "merlin/Single_1_Frame_CounterDepth_1_Rows_256RAW.mib")
+    assert res.returncode != 0 and "unsupported" in res.stderr and "Traceback" not in res.stderr
