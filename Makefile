@@ -22,8 +22,8 @@ system-deps:
 	@bash scripts/install-system-deps.sh
 
 demo: install
-	$(VENV)/bin/ferromap predict sample:two-domain --out $(DEMO_OUT) --force
-	@echo "polarization map written to $(DEMO_OUT)/polarization.png"
+	$(VENV)/bin/ferromap com sample:two-domain --out $(DEMO_OUT) --force
+	@echo "CoM maps written to $(DEMO_OUT)/com.png"
 
 test: system-deps install
 	$(VENV)/bin/ruff check src tests benchmarks scripts

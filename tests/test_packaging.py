@@ -38,6 +38,10 @@ def test_wheel_ships_manifest_and_validates(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         assert zf.read("ferromap/napari.yaml").decode() == (ROOT / "napari.yaml").read_text()
         entry = zf.read(next(n for n in zf.namelist() if n.endswith("entry_points.txt"))).decode()
+        names = zf.namelist()
+    assert "ferromap/data/samples/knn_two_domain.zarr/data/zarr.json" in names
+    assert sum(n.startswith("ferromap/data/samples/") for n in names) == sum(
+        1 for p in (ROOT / "sample_data").rglob("*") if p.is_file())
     assert "ferromap = ferromap:napari.yaml" in entry
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",

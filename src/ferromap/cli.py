@@ -56,7 +56,12 @@ def _open(args):
     dataset = getattr(args, "dataset", None)
     if isinstance(dataset, str) and dataset.isdigit():
         dataset = int(dataset)
-    ds = open_4dstem(args.path, scan_shape=args.scan_shape, dataset=dataset)
+    path = args.path
+    if path.startswith("sample:"):
+        from ferromap.data import sample_path
+
+        path = sample_path(path.removeprefix("sample:"))
+    ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=dataset)
     if getattr(args, "mrad_per_px", None):
         ds = ds.with_calibration(mrad_per_px=args.mrad_per_px)
     return ds
@@ -102,8 +107,52 @@ def cmd_com(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    """Simulate a KNN data set with abTEM and save it with labels and calibration."""
+    from dataclasses import replace
+
+    try:
+        from ferromap.simulate.recipes import RECIPES, Recipe, simulate_recipe, simulate_two_domain
+    except ImportError as exc:
+        raise FerromapError(f"simulation needs the simulate extra (pip install "
+                            f"'ferromap[simulate]'): {exc}") from None
+    from ferromap.classes import KNN8
+    from ferromap.io.dataset import Calibration
+    from ferromap.io.save import save_4dstem
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FerromapError(f"{out} exists; pass --force to replace it")
+    progress = StderrProgress("simulating", not args.quiet)
+    if args.domains:
+        for d in args.domains:
+            KNN8.index(d)
+        data, labels, meta = simulate_two_domain(*args.domains, scan=tuple(args.scan or (32, 48)),
+                                                 thickness_nm=args.thickness_nm or 20.0,
+                                                 dose=args.dose, seed=args.seed or 0,
+                                                 progress=progress)
+    else:
+        if args.recipe and args.recipe not in RECIPES:
+            raise FerromapError(f"unknown recipe {args.recipe!r}; choose from {', '.join(RECIPES)}")
+        recipe = RECIPES[args.recipe] if args.recipe else Recipe("custom")
+        overrides = {k: v for k, v in {
+            "directions": tuple(args.directions.split(",")) if args.directions else None,
+            "thickness_nm": args.thickness_nm, "cells": args.cells, "dose": args.dose,
+            "scan": tuple(args.scan) if args.scan else None, "step_A": args.step_A,
+            "seed": args.seed, "d_nb": args.d_nb}.items() if v is not None}
+        recipe = replace(recipe, **overrides)
+        for d in recipe.directions:
+            KNN8.index(d)
+        data, labels, meta = simulate_recipe(recipe, progress=progress)
+    cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0)
+    save_4dstem(out, data, calibration=cal, labels=labels, metadata=meta)
+    print(f"{data.shape} {data.dtype} written to {out} (labels included)")
+    return 0
+
+
 def _add_input(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", help="dataset file or folder of per-position TIFFs")
+    p.add_argument("path", help="dataset file, folder of per-position TIFFs, or sample:NAME "
+                   "(sample:two-domain, sample:single-ru)")
     p.add_argument("--scan-shape", nargs=2, type=int, metavar=("R", "C"),
                    help="scan rows and columns for frame stacks")
     p.add_argument("--dataset", help="index or HDF5 path when the file holds several datasets")
@@ -135,6 +184,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace results of an earlier run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_com)
+
+    p = sub.add_parser("simulate", help="simulate KNN 4D-STEM data with abTEM (simulate extra)")
+    p.add_argument("--out", required=True, help="destination .zarr folder or .npy file")
+    p.add_argument("--recipe", help="a named data set (train-20nm, test-20nm, test-50nm, ...)")
+    p.add_argument("--domains", nargs=2, metavar=("LEFT", "RIGHT"),
+                   help="two-domain map with a vertical wall, e.g. MU RM")
+    p.add_argument("--directions", help="comma-separated classes, e.g. RM,MU (default: all 8)")
+    p.add_argument("--thickness-nm", type=float)
+    p.add_argument("--cells", type=int, help="lateral cells of the periodic box (even)")
+    p.add_argument("--scan", nargs=2, type=int, metavar=("R", "C"), help="positions per scan")
+    p.add_argument("--step-A", type=float, help="scan step in Å")
+    p.add_argument("--dose", type=float, help="electrons per pattern (default: noise-free)")
+    p.add_argument("--d-nb", type=float, help="Nb displacement in Å (default 0.15)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

@@ -41,7 +41,7 @@ def draw_colour_wheel(ax, labels: dict[float, str] | None = None) -> None:
     ax.set_ylim(-1.5, 1.5)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("direction (brightness = |shift|)", fontsize=8)
+    ax.set_title("direction\n(brightness = |shift|)", fontsize=8)
 
 
 def save_direction_map(

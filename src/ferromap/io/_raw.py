@@ -82,8 +82,11 @@ def read_npy(path: Path) -> RawRead:
     if path.stat().st_size < expected:
         raise ReadError(f"{path}: file is truncated ({path.stat().st_size} of {expected} bytes)")
     n_frames = int(np.prod(shape[:-2]))
-    return RawRead(None, "npy", frames=frames, frame_shape=tuple(shape[-2:]), dtype=dtype,
-                   n_frames=n_frames).with_shape(shape)
+    from ferromap.io.save import load_sidecar_calibration
+
+    cal = load_sidecar_calibration(path) or Calibration()
+    return RawRead(None, "npy", calibration=cal, frames=frames, frame_shape=tuple(shape[-2:]),
+                   dtype=dtype, n_frames=n_frames).with_shape(shape)
 
 
 def read_zarr(path: Path) -> RawRead:
@@ -101,8 +104,16 @@ def read_zarr(path: Path) -> RawRead:
         name, arr = arrays[0]
     attrs = dict(arr.attrs)
     cal = Calibration(**{k: attrs.get(k) for k in ("mrad_per_px", "scan_step_nm", "energy_kev")})
-    data = da.from_zarr(arr)
-    return RawRead(data, "zarr", calibration=cal, metadata={"array": name} if name else {})
+    if isinstance(attrs.get("metadata"), dict):
+        name = name or "data"
+        extra = attrs["metadata"]
+    else:
+        extra = {}
+    raw = RawRead(da.from_zarr(arr), "zarr", calibration=cal,
+                  metadata={**({"array": name} if name else {}), **extra})
+    if arr.ndim == 4:
+        raw.read_one = lambda r, c: arr[r, c]  # touches one zarr chunk, not a dask chunk
+    return raw
 
 
 def read_tiff(path: Path) -> RawRead:

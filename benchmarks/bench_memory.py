@@ -1,0 +1,80 @@
+"""Peak RSS of `ferromap com` on a large memmapped dataset (default 16 GiB).
+
+    python benchmarks/bench_memory.py [--scan 256 512] [--k 256]
+
+The dataset is a C-ordered uint16 .npy (256×512×256×256 = 16 GiB), written by a separate
+process. `ferromap com` runs in a child process whose peak resident set size (VmHWM in
+/proc/PID/status, polled every 20 ms) is reported. (getrusage is not used: Linux carries
+ru_maxrss across fork+exec, so a child would inherit its parent's high-water mark.)
+Target: < 1.5 GiB. Also reported: the peak of a child that only imports ferromap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import DATA, drop_page_cache, save_result
+
+
+def _hwm_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def peak_rss_gib(cmd: list[str]) -> tuple[float, float]:
+    t = time.perf_counter()
+    child = subprocess.Popen(cmd)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _hwm_kib(child.pid))
+        time.sleep(0.02)
+    if child.returncode != 0:
+        raise SystemExit(f"{cmd} failed with {child.returncode}")
+    return peak / 2**20, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scan", nargs=2, type=int, default=(256, 512))
+    ap.add_argument("--k", type=int, default=256)
+    ap.add_argument("--keep", action="store_true", help="keep the dataset on disk")
+    args = ap.parse_args()
+    path = DATA / f"mem_{args.scan[0]}x{args.scan[1]}x{args.k}.npy"
+    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
+                    "from _common import make_npy; from pathlib import Path;"
+                    "make_npy(Path(sys.argv[2]), (int(sys.argv[3]), int(sys.argv[4])),"
+                    " int(sys.argv[5]))",
+                    str(Path(__file__).parent), str(path), *map(str, args.scan), str(args.k)],
+                   check=True)
+    size_gib = path.stat().st_size / 2**30
+    base, _ = peak_rss_gib([sys.executable, "-c", "import ferromap.com_maps, ferromap.cli"])
+    drop_page_cache(path)
+    out = Path(tempfile.mkdtemp())
+    try:
+        peak, seconds = peak_rss_gib([sys.executable, "-m", "ferromap.cli", "com", str(path),
+                                      "--out", str(out), "--quiet"])
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        if not args.keep:
+            path.unlink()
+    save_result("com_memory", {
+        "dataset": f"{(*args.scan, args.k, args.k)} uint16 .npy, {size_gib:.1f} GiB",
+        "peak_rss_GiB": round(peak, 3), "import_only_rss_GiB": round(base, 3),
+        "seconds": round(seconds, 1), "GiB_per_s": round(size_gib / seconds, 2),
+        "target_peak_rss_GiB": 1.5,
+    })
+
+
+if __name__ == "__main__":
+    main()
