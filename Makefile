@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.ferromap-installed
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test lint system-deps install bench clean
+.PHONY: demo test lint system-deps install bench clean datasets weights
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ test: system-deps install
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks scripts
+
+# Simulated training/test sets (about 10 minutes on 2 cores), then the shipped models.
+datasets: install
+	$(PY) scripts/make_datasets.py --out data
+
+weights: datasets
+	$(VENV)/bin/ferromap train --config configs/conv-proto.toml --force
+	$(VENV)/bin/ferromap train --config configs/pca-knn.toml --force
 
 bench: install
 	$(PY) benchmarks/run_all.py

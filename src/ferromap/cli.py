@@ -150,6 +150,94 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    """Train a model from a TOML/YAML config."""
+    from ferromap.training.config import TrainConfig
+    from ferromap.training.train import default_out, train_model
+
+    config = TrainConfig.from_file(args.config)
+    if args.out:
+        config.out = args.out
+    config.out = config.out or str(default_out(config))
+    if Path(config.out).exists() and not args.force:
+        raise FerromapError(f"{config.out} exists; pass --force to replace it")
+    show = not args.quiet
+
+    def progress(p: dict) -> None:
+        if show and p["val_loss"] is not None:
+            print(f"epoch {p['epoch'] + 1}/{p['epochs']}: train loss {p['train_loss']:.4f}, "
+                  f"validation loss {p['val_loss']:.4f}", file=sys.stderr, flush=True)
+
+    _, record = train_model(config, progress=progress)
+    print(f"{config.name}: validation accuracy {record['val_accuracy']:.3f} on "
+          f"{record['n_val']} patterns; model saved to {config.out}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Accuracy and majority class of a model on labelled datasets."""
+    from ferromap.models.store import load_model
+    from ferromap.training.evaluate import evaluate
+
+    model = load_model(args.model, device=args.device)
+    rows = {}
+    for path in args.data:
+        ev = evaluate(model, [path])
+        rows[path] = ev.to_dict()
+        print(f"{Path(path).name}: accuracy {ev.accuracy:.3f} ({ev.n_patterns} patterns), "
+              f"majority class right in {ev.majority_correct}/{ev.n_scans} scans")
+    if args.json:
+        from ferromap.io.writers import write_json
+
+        write_json(args.json, {"model": str(args.model), "results": rows})
+    return 0
+
+
+def _client(address: str | None):
+    if not address:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise FerromapError("--scheduler needs dask.distributed (pip install distributed)") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise FerromapError(f"cannot connect to the dask scheduler at {address}: {exc}") from None
+
+
+def check_model_fits(ds, model) -> None:
+    """Refuse a model whose class set differs from the one the dataset was labelled with."""
+    classes = ds.metadata.get("classes")
+    if classes and list(classes.get("names", [])) != list(model.info.classes.names):
+        raise FerromapError(f"model {model.info.name} predicts {', '.join(model.info.classes.names)} "
+                            f"but the dataset is labelled with {', '.join(classes['names'])}")
+
+
+def cmd_predict(args) -> int:
+    """Polarization maps of a dataset (the file contract of CONVENTIONS.md)."""
+    from ferromap.export import check_output_dir, export_maps
+    from ferromap.inference import predict_dataset
+    from ferromap.models.store import load_model
+
+    out = check_output_dir(Path(args.out), args.force)
+    ds = _open(args)
+    model = load_model(args.model, device=args.device)
+    check_model_fits(ds, model)
+    client = _client(args.scheduler)
+    try:
+        maps = predict_dataset(ds, model, progress=StderrProgress("predicting", not args.quiet),
+                               scheduler=client)
+    finally:
+        if client is not None:
+            client.close()
+    maps.extra["device"] = model.device
+    export_maps(maps, out, force=True, source=ds.source, scan_step_nm=ds.calibration.scan_step_nm)
+    print(f"{maps.n_patterns} patterns in {maps.seconds:.1f} s: majority class "
+          f"{maps.majority_class()}; maps written to {out}")
+    return 0
+
+
 def _add_input(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="dataset file, folder of per-position TIFFs, or sample:NAME "
                    "(sample:two-domain, sample:single-ru)")
@@ -185,6 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_com)
 
+    p = sub.add_parser("predict", help="polarization maps of a dataset with a trained model")
+    _add_input(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--model", default="conv-proto", help="conv-proto, pca-knn or a model folder")
+    p.add_argument("--mrad-per-px", type=float, help="detector sampling if the file lacks it")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--scheduler", help="dask.distributed scheduler address (tcp://host:port)")
+    p.add_argument("--force", action="store_true", help="replace results of an earlier run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_predict)
+
     p = sub.add_parser("simulate", help="simulate KNN 4D-STEM data with abTEM (simulate extra)")
     p.add_argument("--out", required=True, help="destination .zarr folder or .npy file")
     p.add_argument("--recipe", help="a named data set (train-20nm, test-20nm, test-50nm, ...)")
@@ -201,6 +300,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("train", help="train a model from a TOML/YAML config")
+    p.add_argument("--config", required=True, help="training config (.toml or .yaml)")
+    p.add_argument("--out", help="model folder (overrides the config's 'out')")
+    p.add_argument("--force", action="store_true", help="replace an existing model folder")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy and majority class on labelled datasets")
+    p.add_argument("data", nargs="+", help="labelled datasets (e.g. from ferromap simulate)")
+    p.add_argument("--model", default="conv-proto", help="conv-proto, pca-knn or a model folder")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

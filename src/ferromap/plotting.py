@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferromap.colour import angle_to_rgb
+from ferromap.classes import NOT_CLASSIFIED, ClassSet
+from ferromap.colour import angle_to_rgb, class_colours
 from ferromap.io.writers import atomic_path
 
 
@@ -94,3 +95,73 @@ def save_figure(fig, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return Path(path)
+
+
+def label_rgb(labels: np.ndarray, classes: ClassSet, dim: np.ndarray | None = None) -> np.ndarray:
+    """RGB image of a label map in the fixed class colours; 255 is white, ``dim`` is faded."""
+    colours = np.vstack([class_colours(classes), np.ones((256 - len(classes), 3))])
+    rgb = colours[labels.astype(np.int64)]
+    rgb[labels == NOT_CLASSIFIED] = 1.0
+    if dim is not None:
+        rgb[dim] = 0.35 + 0.45 * rgb[dim]  # pale: low-information positions
+    return rgb
+
+
+def draw_class_legend(ax, classes: ClassSet) -> None:
+    """Legend: a colour swatch, the class name and an arrow for its direction."""
+    from matplotlib.patches import Rectangle
+
+    colours = class_colours(classes)
+    n = len(classes)
+    for i, (name, angle) in enumerate(zip(classes.names, classes.angles_deg)):
+        y = n - i
+        ax.add_patch(Rectangle((0, y - 0.4), 0.8, 0.8, color=colours[i]))
+        ax.text(1.1, y, name, va="center", fontsize=8)
+        if angle is not None:
+            t = np.deg2rad(angle)
+            ax.annotate("", xy=(2.9 + 0.45 * np.cos(t), y + 0.45 * np.sin(t)),
+                        xytext=(2.9 - 0.45 * np.cos(t), y - 0.45 * np.sin(t)),
+                        arrowprops={"arrowstyle": "->", "lw": 1.2})
+    ax.set_xlim(-0.2, 3.6)
+    ax.set_ylim(0.2, n + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("class (Nb shift)", fontsize=8)
+
+
+def save_polarization_map(path: str | Path, maps, *, scan_step_nm: float | None = None) -> Path:
+    """Polarization classes (pale = low information, black outline = anomaly) and confidence.
+
+    Parameters
+    ----------
+    path : str or Path
+        PNG destination (atomic).
+    maps : PolarizationMaps
+        Inference results.
+    scan_step_nm : float, optional
+        Scan step for nm axes.
+
+    Returns
+    -------
+    Path
+    """
+    fig = _figure()
+    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.45])
+    extent, unit = _scan_extent(maps.labels.shape, scan_step_nm)
+    ax = fig.add_subplot(grid[0])
+    ax.imshow(label_rgb(maps.labels, maps.classes, maps.low_info), extent=extent,
+              interpolation="nearest")
+    if maps.anomaly_mask.any():
+        ax.contour(maps.anomaly_mask.astype(float), levels=[0.5], colors="k", linewidths=1.0,
+                   extent=[extent[0], extent[1], extent[3], extent[2]], origin="upper")
+    ax.set(title=f"polarization: majority {maps.majority_class()}",
+           xlabel=f"scan col ({unit})", ylabel=f"scan row ({unit})")
+    ax2 = fig.add_subplot(grid[1])
+    im = ax2.imshow(maps.confidence, extent=extent, vmin=0, vmax=1, cmap="viridis",
+                    interpolation="nearest")
+    ax2.set(title="confidence", xlabel=f"scan col ({unit})")
+    fig.colorbar(im, ax=ax2, shrink=0.7, label="probability of the predicted class")
+    draw_class_legend(fig.add_subplot(grid[2]), maps.classes)
+    fig.text(0.01, 0.01, f"model {maps.model}; pale = low information; outlined = anomaly",
+             fontsize=7)
+    return save_figure(fig, path)

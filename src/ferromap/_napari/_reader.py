@@ -31,25 +31,21 @@ def read_dataset(path: str | list[str]) -> list[tuple]:
 
     path = path[0] if isinstance(path, list) else path
     try:
-        ds = open_4dstem(path)
-        navigation = _virtual_bf(ds)
+        return read_dataset_layers(open_4dstem(path), Path(path).name)
     except (FerromapError, ValueError, OSError) as exc:
         _notify(str(exc))
         return []
-    name = Path(path).name
-    meta = {"ferromap": {"source": ds.source, "calibration": ds.calibration.to_dict()}}
-    return [
-        (ds.data, {"name": f"{name} (4D)", "metadata": meta, "visible": False}, "image"),
-        (navigation, {"name": f"{name} virtual BF", "metadata": meta}, "image"),
-    ]
 
 
-def _virtual_bf(ds):
+def read_dataset_layers(ds, name: str) -> list[tuple]:
+    """Layer tuples of an opened dataset (computes the virtual BF image in one pass)."""
+    from ferromap._napari._layers import dataset_layers
     from ferromap.com_maps import sample_patterns
     from ferromap.core.virtual import annulus_mask, estimate_bf_disk, virtual_image
 
     center, radius = estimate_bf_disk(sample_patterns(ds, 32).mean(axis=0))
-    return virtual_image(ds.data, annulus_mask(ds.frame_shape, center, max(radius, 1.0)))
+    nav = virtual_image(ds.data, annulus_mask(ds.frame_shape, center, max(radius, 1.0)))
+    return dataset_layers(ds, name, nav)
 
 
 def _notify(message: str) -> None:

@@ -53,3 +53,27 @@ def minmax_normalize(block: np.ndarray) -> np.ndarray:
     lo = x.min(axis=(-2, -1), keepdims=True)
     span = x.max(axis=(-2, -1), keepdims=True) - lo
     return np.where(span > 0, (x - lo) / np.where(span > 0, span, 1), np.float32(0))
+
+
+def preprocess_crops(block: np.ndarray, origin: tuple[int, int], window: int, size: int) -> np.ndarray:
+    """The model input: crop a ``window`` at ``origin``, resample to ``size``, min-max normalise.
+
+    Parameters
+    ----------
+    block : numpy.ndarray
+        ``(..., k_row, k_col)`` patterns.
+    origin : tuple of int
+        From :func:`crop_origin` with the window size.
+    window : int
+        Source window in pixels (:func:`ferromap.core.resample.window_size`).
+    size : int
+        Model crop size.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., size, size)`` float32 in [0, 1].
+    """
+    from ferromap.core.resample import resample_patterns
+
+    return minmax_normalize(resample_patterns(crop_patterns(block, origin, window), size))

@@ -1,0 +1,88 @@
+"""Inference throughput of the shipped models, end to end, against a reference in the same run.
+
+    python benchmarks/bench_inference.py [--scan 64 64] [--big]
+
+1. Model only: conv-proto on 64×64 crops already in memory (patterns/s), CPU and, when
+   present, CUDA.
+2. End to end: `predict_dataset` on an on-disk uint16 .npy (read → CoM → crop → model →
+   maps), patterns/s. Reference: a plain streaming sum over the same array in the same run;
+   the printed ratio shows how far the model is from I/O speed.
+3. --big: a 128×128×256×256 uint16 dataset (2 GiB) from disk to written maps
+   (`ferromap predict`), seconds. Target: < 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import DATA, make_npy, save_result
+
+from ferromap.core.stream import compute
+from ferromap.inference import predict_dataset
+from ferromap.io import open_4dstem
+from ferromap.models import load_model
+
+
+def model_only(device: str, n: int = 4096) -> float:
+    model = load_model("conv-proto", device=device)
+    crops = np.random.default_rng(0).random((n, 64, 64), dtype=np.float32)
+    model.predict(crops[:512])
+    t = time.perf_counter()
+    model.predict(crops)
+    return n / (time.perf_counter() - t)
+
+
+def end_to_end(path: Path, model_name: str) -> tuple[float, float]:
+    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746)
+    model = load_model(model_name, device="auto")
+    compute(ds.data.sum(axis=(2, 3)))  # warm the page cache
+    t = time.perf_counter()
+    compute(ds.data.sum(axis=(2, 3)))
+    t_sum = time.perf_counter() - t
+    t = time.perf_counter()
+    predict_dataset(ds, model)
+    return ds.n_patterns / (time.perf_counter() - t), ds.n_patterns / t_sum
+
+
+def big_run() -> float:
+    path = make_npy(DATA / "com_128x128x256.npy", (128, 128), 256)
+    out = Path(tempfile.mkdtemp()) / "maps"
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ferromap.cli", "predict", str(path), "--out", str(out),
+                    "--mrad-per-px", "0.8", "--quiet"], check=True)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scan", nargs=2, type=int, default=(64, 64))
+    ap.add_argument("--big", action="store_true")
+    args = ap.parse_args()
+    import torch
+
+    result = {"torch_threads": torch.get_num_threads(),
+              "model_only_cpu_patterns_per_s": round(model_only("cpu"))}
+    if torch.cuda.is_available():
+        result["model_only_cuda_patterns_per_s"] = round(model_only("cuda", 65536))
+        result["cuda_device"] = torch.cuda.get_device_name(0)
+    path = make_npy(DATA / f"infer_{args.scan[0]}x{args.scan[1]}x64.npy", tuple(args.scan), 64)
+    for name in ("conv-proto", "pca-knn"):
+        rate, sum_rate = end_to_end(path, name)
+        result[f"end_to_end_{name}_patterns_per_s"] = round(rate)
+        result[f"end_to_end_{name}_ratio_to_sum"] = round(rate / sum_rate, 4)
+    result["reference_sum_patterns_per_s"] = round(sum_rate)
+    result["dataset"] = f"{(*args.scan, 64, 64)} uint16 .npy"
+    if args.big:
+        result["big_128x128x256x256_seconds"] = round(big_run(), 1)
+    result["target_patterns_per_s"] = 2000
+    save_result("inference", result)
+
+
+if __name__ == "__main__":
+    main()

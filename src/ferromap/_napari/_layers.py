@@ -1,0 +1,84 @@
+"""Layer data for napari built from ferromap results. No Qt here: plain LayerDataTuples."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ferromap.classes import NOT_CLASSIFIED, ClassSet
+from ferromap.colour import angle_to_rgb, class_colours
+
+
+def label_colormap(classes: ClassSet) -> dict:
+    """``{label: RGBA}`` in the fixed class colours; 255 (not classified) transparent."""
+    colours = class_colours(classes)
+    cmap = {None: (0, 0, 0, 0), 0: tuple(colours[0]) + (1.0,), NOT_CLASSIFIED: (0, 0, 0, 0)}
+    cmap.update({i: tuple(c) + (1.0,) for i, c in enumerate(colours)})
+    return cmap
+
+
+def scan_scale(step_nm: float | None) -> tuple[float, float]:
+    """napari ``scale`` of scan maps: nm when known, else scan pixels."""
+    return (step_nm, step_nm) if step_nm else (1.0, 1.0)
+
+
+def dataset_layers(ds, name: str, navigation: np.ndarray) -> list[tuple]:
+    """The lazy 4-D data (hidden) and a virtual bright-field navigation image."""
+    meta = {"ferromap": {"source": ds.source, "calibration": ds.calibration.to_dict(),
+                         "role": "dataset"}}
+    scale = scan_scale(ds.calibration.scan_step_nm)
+    return [
+        (ds.data, {"name": f"{name} (4D)", "metadata": meta, "visible": False}, "image"),
+        (navigation, {"name": f"{name} virtual BF", "scale": scale,
+                      "metadata": {"ferromap": {"role": "navigation", "source": ds.source}},
+                      "colormap": "gray"}, "image"),
+    ]
+
+
+def prediction_layers(maps, step_nm: float | None = None, prefix: str = "") -> list[tuple]:
+    """Labels (class colours), confidence, anomaly points and the low-information mask."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    scale = scan_scale(step_nm)
+    meta = {"ferromap": {"role": "polarization", "classes": maps.classes.to_dict()}}
+    anomalies = np.argwhere(maps.anomaly_mask) * np.asarray(scale)
+    return [
+        (maps.labels, {"name": f"{prefix}polarization", "scale": scale, "metadata": meta,
+                       "colormap": DirectLabelColormap(color_dict=label_colormap(maps.classes)),
+                       "opacity": 0.9}, "labels"),
+        (maps.confidence, {"name": f"{prefix}confidence", "scale": scale, "colormap": "viridis",
+                           "contrast_limits": (0.0, 1.0), "visible": False,
+                           "metadata": {"ferromap": {"role": "confidence"}}}, "image"),
+        (anomalies, {"name": f"{prefix}anomalies", "face_color": "transparent",
+                     "border_color": "white", "border_width": 0.15, "size": 1.0 * scale[0],
+                     "symbol": "square", "metadata": {"ferromap": {"role": "anomaly"}}}, "points"),
+        (maps.low_info.astype(np.uint8), {"name": f"{prefix}low information", "scale": scale,
+                                          "colormap": "gray_r", "opacity": 0.35,
+                                          "visible": False, "contrast_limits": (0, 1),
+                                          "metadata": {"ferromap": {"role": "low_info"}}},
+         "image"),
+    ]
+
+
+def com_layers(com_maps, step_nm: float | None = None, every: int = 2) -> list[tuple]:
+    """CoM magnitude, direction (colour wheel RGB) and a subsampled Vectors layer of shifts."""
+    scale = scan_scale(step_nm)
+    mag = com_maps.magnitude
+    finite = mag[np.isfinite(mag)]
+    top = float(np.percentile(finite, 99)) if finite.size else 1.0
+    rgb = angle_to_rgb(com_maps.angle_deg, np.clip(mag / (top or 1.0), 0, 1)).astype(np.float32)
+    rows, cols = np.mgrid[0 : mag.shape[0] : every, 0 : mag.shape[1] : every]
+    vec = com_maps.shift[rows, cols]
+    ok = np.isfinite(vec).all(axis=-1)
+    start = np.stack([rows[ok], cols[ok]], -1) * np.asarray(scale)
+    length = every * 0.9 * scale[0] / (top or 1.0)
+    vectors = np.stack([start, vec[ok] * length], axis=1)
+    units = "mrad" if com_maps.mrad_per_px else "px"
+    return [
+        (mag, {"name": f"CoM magnitude ({units})", "scale": scale, "colormap": "magma",
+               "metadata": {"ferromap": {"role": "com_magnitude"}}}, "image"),
+        (rgb, {"name": "CoM direction", "scale": scale, "rgb": True,
+               "metadata": {"ferromap": {"role": "com_direction"}}}, "image"),
+        (vectors, {"name": "CoM shift vectors", "edge_color": "white", "edge_width": 0.08 * scale[0],
+                   "vector_style": "arrow", "metadata": {"ferromap": {"role": "com_vectors"}}},
+         "vectors"),
+    ]

@@ -1,0 +1,106 @@
+"""Anomaly highlights: defects show up as local misclassification (KNN paper, §Anomaly).
+
+Per informative position the score combines
+
+* ``local``: the label disagrees with the majority of the informative neighbours in a
+  ``(2r+1)²`` window (weight 0.5);
+* ``global``: the label disagrees with the dataset's majority class (weight 0.2);
+* ``ood``: the embedding is farther from its nearest prototype (or training example) than
+  the model's validation data went: ``clip(distance / q99 - 1, 0, 1)`` (weight 0.5, so an
+  embedding twice as far as the validation data's 99th percentile is flagged on its own).
+
+The sum is clipped to [0, 1]; the mask is ``score >= 0.5``.
+
+Low-information positions (CoM-shift magnitude at or below the scan mean after min-max
+normalisation, where the paper found predictions random) get no score; they form the separate
+low-information mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ferromap.training.filtering import magnitude_filter
+
+
+@dataclass(frozen=True)
+class AnomalySettings:
+    """Weights, neighbourhood radius and mask threshold of the anomaly score."""
+
+    w_local: float = 0.5
+    w_global: float = 0.2
+    w_ood: float = 0.5
+    radius: int = 2
+    threshold: float = 0.5
+
+
+def low_information_mask(magnitude: np.ndarray) -> np.ndarray:
+    """Positions whose normalised CoM-shift magnitude is at or below the scan mean (or NaN)."""
+    return ~magnitude_filter(magnitude)
+
+
+def local_majority(labels: np.ndarray, valid: np.ndarray, n_classes: int, radius: int) -> np.ndarray:
+    """Most common valid label among each position's neighbours (itself excluded); -1 if none."""
+    rows, cols = labels.shape
+    counts = np.zeros((rows, cols, n_classes), np.int32)
+    onehot = np.zeros((rows + 2 * radius, cols + 2 * radius, n_classes), np.int32)
+    idx = np.nonzero(valid)
+    onehot[idx[0] + radius, idx[1] + radius, labels[idx]] = 1
+    for dr in range(-radius, radius + 1):
+        for dc in range(-radius, radius + 1):
+            if dr or dc:
+                counts += onehot[radius + dr : radius + dr + rows, radius + dc : radius + dc + cols]
+    majority = counts.argmax(axis=2)
+    return np.where(counts.max(axis=2) > 0, majority, -1)
+
+
+def anomaly_score(
+    labels: np.ndarray,
+    low_info: np.ndarray,
+    distance: np.ndarray,
+    n_classes: int,
+    *,
+    ood_q99: float | None = None,
+    settings: AnomalySettings = AnomalySettings(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Anomaly score map and mask.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        ``(rows, cols)`` predicted class indices.
+    low_info : numpy.ndarray
+        ``(rows, cols)`` boolean low-information mask (never scored).
+    distance : numpy.ndarray
+        ``(rows, cols)`` nearest-prototype distance (NaN if the model has none).
+    n_classes : int
+        Number of classes.
+    ood_q99 : float, optional
+        99th percentile of the validation distances (from the model file).
+    settings : AnomalySettings
+        Weights, radius, threshold.
+
+    Returns
+    -------
+    score : numpy.ndarray
+        float32 in [0, 1]; larger = more anomalous; 0 at low-information positions.
+    mask : numpy.ndarray
+        Boolean, ``score >= settings.threshold``.
+    """
+    s = settings
+    informative = ~low_info
+    score = np.zeros(labels.shape, np.float32)
+    if not informative.any():
+        return score, np.zeros(labels.shape, bool)
+    lab = labels.astype(np.int64)
+    neigh = local_majority(lab, informative, n_classes, s.radius)
+    score += s.w_local * ((neigh >= 0) & (neigh != lab))
+    majority = np.bincount(lab[informative], minlength=n_classes).argmax()
+    score += s.w_global * (lab != majority)
+    if ood_q99 and np.isfinite(distance).any():
+        score += s.w_ood * np.clip(np.nan_to_num(distance / ood_q99 - 1.0), 0.0, 1.0)
+    score = np.minimum(score, 1.0)
+    score[low_info] = 0.0
+    return score, score >= s.threshold

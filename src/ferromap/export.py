@@ -1,0 +1,106 @@
+"""Write polarization maps: the ``ferromap predict`` file contract (CONVENTIONS.md).
+
+Every file is written atomically (temporary file + rename). Rule for existing folders:
+a folder that already holds any of these files is refused unless ``force=True``, so results
+of another run are never silently overwritten (the CLI's ``--force``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ferromap.errors import FerromapError
+from ferromap.inference import PolarizationMaps
+from ferromap.io.writers import atomic_path, write_json, write_tiff
+
+CONTRACT_FILES = ("labels.tif", "confidence.tif", "anomaly.tif", "anomaly_mask.tif",
+                  "polarization.png", "predictions.csv", "summary.json", "maps.h5")
+
+
+def check_output_dir(out: Path, force: bool = False) -> Path:
+    """Create ``out``; refuse if it holds results of another run and ``force`` is false."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FerromapError(f"{out} exists and is not a folder")
+    clash = [n for n in CONTRACT_FILES if (out / n).exists()]
+    if clash and not force:
+        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}, ...); choose "
+                            "another folder or pass --force to replace them")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _csv_text(maps: PolarizationMaps) -> str:
+    rows, cols = maps.labels.shape
+    rr, cc = np.mgrid[0:rows, 0:cols]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["row", "col", "class", "confidence"])
+    names = list(maps.classes.names)
+    for r, c, lab, conf in zip(rr.ravel(), cc.ravel(), maps.labels.ravel(),
+                               maps.confidence.ravel()):
+        w.writerow([r, c, names[lab] if lab < len(names) else "", f"{conf:.4f}"])
+    return buf.getvalue()
+
+
+def write_h5_bundle(path: Path, maps: PolarizationMaps, summary: dict) -> Path:
+    """All maps in one plain HDF5 file (h5py, HDFView, Fiji's HDF5 plugin, hyperspy's h5py)."""
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        for name in ("labels", "confidence", "probs", "distance", "magnitude", "anomaly"):
+            f.create_dataset(name, data=getattr(maps, name), compression="gzip")
+        f.create_dataset("low_information", data=maps.low_info.astype(np.uint8))
+        f.create_dataset("anomaly_mask", data=maps.anomaly_mask.astype(np.uint8))
+        f.attrs["classes"] = list(maps.classes.names)
+        f.attrs["class_angles_deg"] = [np.nan if a is None else a for a in maps.classes.angles_deg]
+        f.attrs["axes"] = "(scan_row, scan_col[, class]); rows increase downward"
+        for key, value in summary.items():
+            if isinstance(value, (int, float, str)) and value is not None:
+                f.attrs[key] = value
+    return path
+
+
+def export_maps(maps: PolarizationMaps, out: str | Path, *, force: bool = False,
+                source: str | None = None, scan_step_nm: float | None = None) -> list[Path]:
+    """Write every file of the ``ferromap predict`` contract into ``out``.
+
+    Parameters
+    ----------
+    maps : PolarizationMaps
+        Results of :func:`ferromap.inference.predict_dataset`.
+    out : str or Path
+        Output folder.
+    force : bool
+        Replace the files of an earlier run.
+    source : str, optional
+        Dataset path, recorded in ``summary.json``.
+    scan_step_nm : float, optional
+        For nm axes in the picture.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from ferromap.plotting import save_polarization_map
+
+    out = check_output_dir(Path(out), force)
+    summary = {**maps.summary(), **({"source": source} if source else {})}
+    written = [
+        write_tiff(out / "labels.tif", maps.labels.astype(np.uint8)),
+        write_tiff(out / "confidence.tif", maps.confidence.astype(np.float32)),
+        write_tiff(out / "anomaly.tif", maps.anomaly.astype(np.float32)),
+        write_tiff(out / "anomaly_mask.tif", maps.anomaly_mask.astype(np.uint8)),
+        save_polarization_map(out / "polarization.png", maps, scan_step_nm=scan_step_nm),
+    ]
+    with atomic_path(out / "predictions.csv") as tmp:
+        tmp.write_text(_csv_text(maps))
+    written.append(out / "predictions.csv")
+    written.append(write_json(out / "summary.json", summary))
+    written.append(write_h5_bundle(out / "maps.h5", maps, summary))
+    return written

@@ -1,0 +1,171 @@
+"""Streaming polarization inference over a lazy dataset, in bounded memory.
+
+Pass 1 streams the CoM (global CoM, shift magnitude). Pass 2 streams blocks of patterns:
+read → crop around the global CoM → resample to the model's sampling → min-max normalise →
+model. Only per-position results are kept. The napari plugin and the CLI both call
+:func:`predict_dataset`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ferromap.anomaly import AnomalySettings, anomaly_score, low_information_mask
+from ferromap.classes import NOT_CLASSIFIED, ClassSet
+from ferromap.core.com import center_of_mass
+from ferromap.core.crop import crop_origin, preprocess_crops
+from ferromap.core.resample import window_size
+from ferromap.core.shift import com_shift, magnitude_angle
+from ferromap.core.stream import ProgressCallback, map_patterns
+from ferromap.errors import FerromapError
+from ferromap.io.dataset import Dataset4D
+
+
+@dataclass
+class PolarizationMaps:
+    """Per-position results of :func:`predict_dataset`; maps are ``(rows, cols[, n])``."""
+
+    classes: ClassSet
+    labels: np.ndarray  # uint8, 255 = not classified
+    confidence: np.ndarray  # float32 in [0, 1]
+    probs: np.ndarray  # float32 (rows, cols, n_classes)
+    distance: np.ndarray  # float32 nearest-prototype distance
+    magnitude: np.ndarray  # float32 CoM-shift magnitude (px)
+    low_info: np.ndarray  # bool
+    anomaly: np.ndarray  # float32
+    anomaly_mask: np.ndarray  # bool
+    global_com: tuple[float, float]
+    model: str
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_patterns(self) -> int:
+        """Number of scan positions."""
+        return int(self.labels.size)
+
+    def class_fractions(self, informative_only: bool = True) -> dict[str, float]:
+        """Fraction of (informative) classified positions per class."""
+        sel = self.labels != NOT_CLASSIFIED
+        if informative_only and (sel & ~self.low_info).any():
+            sel &= ~self.low_info
+        counts = np.bincount(self.labels[sel], minlength=len(self.classes))[: len(self.classes)]
+        total = max(int(counts.sum()), 1)
+        return {name: float(c) / total for name, c in zip(self.classes.names, counts)}
+
+    def majority_class(self, informative_only: bool = True) -> str:
+        """The most frequent class (over informative positions by default)."""
+        fractions = self.class_fractions(informative_only)
+        return max(fractions, key=fractions.get)
+
+    def summary(self) -> dict:
+        """The ``summary.json`` content of ``ferromap predict``."""
+        return {
+            "classes": list(self.classes.names),
+            "majority_class": self.majority_class(),
+            "class_fractions": self.class_fractions(),
+            "majority_class_all_positions": self.majority_class(informative_only=False),
+            "class_fractions_all_positions": self.class_fractions(informative_only=False),
+            "model": self.model,
+            "n_patterns": self.n_patterns,
+            "seconds": round(self.seconds, 3),
+            "patterns_per_second": round(self.n_patterns / self.seconds, 1) if self.seconds else None,
+            "global_com_px": list(self.global_com),
+            "n_low_information": int(self.low_info.sum()),
+            "n_anomalous": int(self.anomaly_mask.sum()),
+            "mean_confidence": float(np.nanmean(self.confidence)),
+            **self.extra,
+        }
+
+
+def _check(dataset: Dataset4D, model) -> tuple[int, tuple[int, int]]:
+    info = model.info
+    win = window_size(info.crop_size, dataset.calibration.mrad_per_px, info.mrad_per_px)
+    if win > min(dataset.frame_shape):
+        raise FerromapError(
+            f"the patterns ({dataset.frame_shape[0]}×{dataset.frame_shape[1]} px) are smaller "
+            f"than the {win}-px window model {info.name} needs (crop {info.crop_size} px at "
+            f"{info.mrad_per_px} mrad/px; data at {dataset.calibration.mrad_per_px} mrad/px)")
+    if dataset.n_patterns < 1:
+        raise FerromapError("the dataset has no scan positions")
+    return win, dataset.frame_shape
+
+
+def _staged(progress: ProgressCallback | None, stage: int, weights=(0.15, 0.85)):
+    if progress is None:
+        return None
+    offset = sum(weights[:stage])
+
+    def report(done: int, total: int) -> None:
+        progress(int(1000 * (offset + weights[stage] * done / max(total, 1))), 1000)
+
+    return report
+
+
+def predict_dataset(
+    dataset: Dataset4D,
+    model,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    scheduler=None,
+    anomaly: AnomalySettings = AnomalySettings(),
+) -> PolarizationMaps:
+    """Run a model over every scan position of a lazy dataset.
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        Any dataset :func:`ferromap.io.open_4dstem` opened; never loaded whole.
+    model : LoadedModel
+        From :func:`ferromap.models.load_model`.
+    progress : callable, optional
+        ``progress(done, total)`` over both passes (total 1000).
+    cancel : threading.Event, optional
+        Set it to stop; :class:`~ferromap.errors.Cancelled` is raised.
+    scheduler : optional
+        Dask scheduler name or ``distributed.Client``.
+    anomaly : AnomalySettings
+        Anomaly score parameters.
+
+    Returns
+    -------
+    PolarizationMaps
+    """
+    start = time.perf_counter()
+    win, frame = _check(dataset, model)
+    com = center_of_mass(dataset.data, progress=_staged(progress, 0), cancel=cancel,
+                         scheduler=scheduler)
+    if not np.isfinite(com).any():
+        raise FerromapError("no pattern has any intensity: nothing to classify")
+    global_com = tuple(float(v) for v in np.nanmean(com.reshape(-1, 2), axis=0))
+    magnitude, _ = magnitude_angle(com_shift(com, reference="mean"))
+    origin = crop_origin(global_com, win, frame)
+    size, n = model.info.crop_size, len(model.info.classes)
+
+    def kernel(block: np.ndarray) -> np.ndarray:
+        pred = model.predict(preprocess_crops(block, origin, win, size))
+        return np.concatenate([pred.probs, pred.distance[:, None]], axis=1)
+
+    out = map_patterns(dataset.data, kernel, n + 1, progress=_staged(progress, 1), cancel=cancel,
+                       scheduler=scheduler)
+    probs, distance = out[..., :n], out[..., n]
+    empty = ~np.isfinite(com).all(axis=-1)
+    labels = np.where(empty, NOT_CLASSIFIED, probs.argmax(axis=-1)).astype(np.uint8)
+    confidence = np.where(empty, 0.0, probs.max(axis=-1)).astype(np.float32)
+    low_info = low_information_mask(magnitude)
+    q99 = model.info.ood.get("nearest_distance_quantiles", {}).get("0.99")
+    score, mask = anomaly_score(np.where(empty, 0, labels), low_info | empty, distance, n,
+                                ood_q99=q99, settings=anomaly)
+    maps = PolarizationMaps(model.info.classes, labels, confidence, probs.astype(np.float32),
+                            distance.astype(np.float32), magnitude.astype(np.float32),
+                            low_info, score, mask, global_com, model.info.name)
+    maps.seconds = time.perf_counter() - start
+    maps.extra = {"crop_window_px": win, "crop_origin_px": list(origin),
+                  "data_mrad_per_px": dataset.calibration.mrad_per_px,
+                  "model_mrad_per_px": model.info.mrad_per_px}
+    return maps

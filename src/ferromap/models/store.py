@@ -1,0 +1,206 @@
+"""Model files: one folder per model, loadable without executing code.
+
+``NAME/model.json``: schema name and version, kind, class names and angles, crop size,
+``mrad_per_px``, normalisation, architecture, training record and out-of-distribution
+statistics. ``NAME/weights.safetensors`` (torch models; prototypes are a buffer in it) or
+``NAME/pca_knn.npz`` (arrays only, read with ``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from ferromap.classes import ClassSet
+from ferromap.errors import FerromapError
+from ferromap.models.network import Prediction
+
+SCHEMA = "ferromap-model"
+VERSION = 1
+SHIPPED = ("conv-proto", "pca-knn")
+
+
+class ModelFileError(FerromapError):
+    """A model file is missing, of another schema, truncated or not ours."""
+
+
+@dataclass
+class ModelInfo:
+    """What a model file says about itself (``model.json``)."""
+
+    name: str
+    kind: str  # "torch" or "pca-knn"
+    classes: ClassSet
+    crop_size: int = 64
+    mrad_per_px: float | None = None
+    normalisation: str = "minmax"
+    architecture: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    ood: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The ``model.json`` content."""
+        return {"schema": SCHEMA, "version": VERSION, "name": self.name, "kind": self.kind,
+                "classes": self.classes.to_dict(), "crop_size": self.crop_size,
+                "mrad_per_px": self.mrad_per_px, "normalisation": self.normalisation,
+                "architecture": self.architecture, "training": self.training, "ood": self.ood}
+
+    @classmethod
+    def from_json(cls, d: dict, where: str) -> ModelInfo:
+        """Validate and parse ``model.json``."""
+        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+            raise ModelFileError(f"{where}: not a ferromap model (schema {d.get('schema')!r})"
+                                 if isinstance(d, dict) else f"{where}: not a ferromap model")
+        if d.get("version") != VERSION:
+            raise ModelFileError(f"{where}: model schema version {d.get('version')} is not "
+                                 f"supported (this ferromap reads version {VERSION})")
+        try:
+            return cls(d["name"], d["kind"], ClassSet.from_dict(d["classes"]), int(d["crop_size"]),
+                       d.get("mrad_per_px"), d.get("normalisation", "minmax"),
+                       d.get("architecture", {}), d.get("training", {}), d.get("ood", {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{where}: malformed model.json ({exc})") from None
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"`` → ``"cuda"`` when available else ``"cpu"``; a clear error for absent CUDA."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise FerromapError("CUDA was requested but no CUDA GPU is available to torch; "
+                            "use --device cpu or auto")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise FerromapError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return device
+
+
+class LoadedModel:
+    """A model ready for inference: ``predict(crops) -> Prediction``.
+
+    Parameters
+    ----------
+    info : ModelInfo
+        The model's description.
+    net : PolarizationNet or PcaKnn
+        The fitted model.
+    device : str
+        ``"cpu"`` or ``"cuda"`` (torch models).
+    """
+
+    def __init__(self, info: ModelInfo, net, device: str = "cpu") -> None:
+        self.info, self.net, self.device = info, net, device
+        if info.kind == "torch":
+            import torch
+
+            self.net = net.to(device).eval().to(memory_format=torch.channels_last)
+
+    def predict(self, crops: np.ndarray, batch: int = 512) -> Prediction:
+        """Predict ``(n, S, S)`` min-max-normalised crops."""
+        if crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
+            raise FerromapError(f"model {self.info.name} expects {self.info.crop_size}-px crops, "
+                                f"got {crops.shape[1:]}")
+        if self.info.kind == "pca-knn":
+            return self.net.predict(crops)
+        import torch
+
+        probs, dists = [], []
+        for s in range(0, len(crops), batch):
+            x = torch.from_numpy(np.ascontiguousarray(crops[s : s + batch], np.float32))
+            x = x[:, None].to(self.device).contiguous(memory_format=torch.channels_last)
+            p, d = self.net.predict_tensor(x)
+            probs.append(p.float().cpu().numpy())
+            dists.append(d.float().cpu().numpy())
+        if not probs:
+            n = len(self.info.classes)
+            return Prediction(np.zeros((0, n), np.float32), np.zeros(0, np.float32))
+        return Prediction(np.concatenate(probs), np.concatenate(dists))
+
+
+def save_model(path: str | Path, net, info: ModelInfo) -> Path:
+    """Write a model folder atomically (replacing an existing one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        if info.kind == "torch":
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+                      str(tmp / "weights.safetensors"))
+        else:
+            np.savez_compressed(tmp / "pca_knn.npz", **net.arrays())
+        (tmp / "model.json").write_text(json.dumps(info.to_json(), indent=2) + "\n")
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def shipped_model_path(name: str) -> Path:
+    """Folder of a model shipped inside the package."""
+    return Path(str(files("ferromap") / "models" / "weights" / name))
+
+
+def load_model(name_or_path: str | Path, device: str = "auto") -> LoadedModel:
+    """Load a shipped model (``"conv-proto"``, ``"pca-knn"``) or a model folder.
+
+    Raises
+    ------
+    ModelFileError
+        Missing, foreign, truncated or wrong-schema files. Nothing in the file is executed:
+        weights are safetensors, PCA+kNN arrays are read with ``allow_pickle=False``.
+    """
+    path = shipped_model_path(str(name_or_path)) if str(name_or_path) in SHIPPED \
+        else Path(name_or_path)
+    meta = path / "model.json" if path.is_dir() else None
+    if meta is None or not meta.exists():
+        raise ModelFileError(f"{path}: not a ferromap model folder (no model.json); shipped "
+                             f"models: {', '.join(SHIPPED)}")
+    try:
+        info = ModelInfo.from_json(json.loads(meta.read_text()), str(path))
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}/model.json is not valid JSON ({exc})") from None
+    if info.kind == "pca-knn":
+        return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"))
+    if info.kind != "torch":
+        raise ModelFileError(f"{path}: unknown model kind {info.kind!r}")
+    return LoadedModel(info, _load_torch(path / "weights.safetensors", info), resolve_device(device))
+
+
+def _load_pca_knn(path: Path):
+    from ferromap.models.pca_knn import PcaKnn
+
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return PcaKnn.from_arrays(arrays)
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise ModelFileError(f"{path}: cannot read PCA+kNN arrays ({exc})") from None
+
+
+def _load_torch(path: Path, info: ModelInfo):
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from ferromap.models.network import PolarizationNet
+
+    arch = info.architecture
+    try:
+        net = PolarizationNet(arch["encoder"], arch["head"], info.classes,
+                              arch.get("encoder_kwargs", {}), arch.get("input_norm", "none"),
+                              arch.get("size", info.crop_size))
+        net.load_state_dict(load_file(str(path)), strict=True)
+    except (SafetensorError, OSError, KeyError, RuntimeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: cannot load the weights ({str(exc).splitlines()[0]})") \
+            from None
+    return net

@@ -1,0 +1,1 @@
+"""Training: preprocessing, augmentation, magnitude filtering, training loop, evaluation."""

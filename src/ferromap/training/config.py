@@ -1,0 +1,80 @@
+"""Training configuration: a small TOML or YAML file.
+
+Example (TOML)::
+
+    name = "conv-proto"
+    train = ["data/train-20nm.zarr"]      # datasets with stored labels
+    model = "conv"                         # conv | resnet | vgg | pca-knn
+    head = "prototype"                     # classification | regression | prototype
+    augment = true
+    filter = true
+    seed = 888
+    epochs = 20
+    out = "models/conv-proto"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import tomllib
+
+from ferromap.errors import FerromapError
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; defaults follow the KNN paper."""
+
+    train: list[str]
+    name: str = "model"
+    model: str = "conv"
+    head: str = "prototype"
+    augment: bool = True
+    augment_params: dict = field(default_factory=dict)  # overrides of AugmentConfig fields
+    filter: bool = True
+    seed: int = 888
+    epochs: int = 20
+    patience: int = 5
+    batch_size: int = 128
+    lr: float = 2e-4
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.15
+    crop_size: int = 64
+    encoder_kwargs: dict = field(default_factory=dict)
+    input_norm: str = "sqrt-standardize"  # none (the paper) | standardize | sqrt-standardize
+    device: str = "auto"
+    out: str | None = None
+    max_train: int | None = None  # cap on training patterns (subsampled, stratified)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        """Read a ``.toml`` or ``.yaml``/``.yml`` file; relative data paths resolve from it."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise FerromapError(f"cannot read config {path}: {exc}") from None
+        try:
+            if path.suffix == ".toml":
+                raw = tomllib.loads(text)
+            elif path.suffix in (".yaml", ".yml"):
+                import yaml
+
+                raw = yaml.safe_load(text) or {}
+            else:
+                raise FerromapError(f"{path.name}: config must be .toml or .yaml")
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise FerromapError(f"{path.name}: invalid config ({exc})") from None
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise FerromapError(f"{path.name}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        if "train" not in raw:
+            raise FerromapError(f"{path.name}: 'train' (list of labelled datasets) is required")
+        base = path.parent
+        raw["train"] = [str((base / p) if not Path(p).is_absolute() else p) for p in raw["train"]]
+        if raw.get("out"):
+            raw["out"] = str(base / raw["out"]) if not Path(raw["out"]).is_absolute() else raw["out"]
+        return cls(**raw)

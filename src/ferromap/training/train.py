@@ -1,0 +1,178 @@
+"""Train a model from a :class:`~ferromap.training.config.TrainConfig` and save it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ferromap.classes import KNN8, ClassSet
+from ferromap.errors import FerromapError
+from ferromap.training.config import TrainConfig
+from ferromap.training.filtering import filter_per_scan
+from ferromap.training.preprocess import dataset_crops
+
+
+@dataclass
+class LabelledCrops:
+    """Crops of one or more labelled datasets, with what filtering needs."""
+
+    crops: np.ndarray
+    labels: np.ndarray
+    magnitude: np.ndarray  # per pattern
+    scan_id: np.ndarray  # (dataset, class) groups: one scan each in our recipes
+    mrad_per_px: float | None
+    classes: ClassSet
+
+
+def load_labelled(paths: list[str], *, size: int = 64, model_mrad_per_px: float | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> LabelledCrops:
+    """Crops and labels of datasets saved with labels (e.g. by ``ferromap simulate``)."""
+    from ferromap.io import open_4dstem
+    from ferromap.io.save import load_labels
+
+    parts, mrad, classes = [], None, KNN8
+    for i, p in enumerate(paths):
+        ds = open_4dstem(p)
+        labels = load_labels(p)
+        if ds.metadata.get("classes"):
+            classes = ClassSet.from_dict(ds.metadata["classes"])
+        mrad = model_mrad_per_px or mrad or ds.calibration.mrad_per_px
+        c = dataset_crops(ds, size=size, model_mrad_per_px=mrad, progress=progress)
+        flat = labels.ravel()
+        keep = flat != 255
+        parts.append((c.crops[keep], flat[keep].astype(np.int64), c.magnitude.ravel()[keep],
+                      i * 1000 + flat[keep].astype(np.int64)))
+    if not parts:
+        raise FerromapError("no training data given")
+    cat = [np.concatenate(x) for x in zip(*parts)]
+    return LabelledCrops(*cat, mrad, classes)
+
+
+def split_indices(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified random split into (train, validation) index arrays."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_val = max(1, int(round(val_fraction * len(idx)))) if len(idx) > 1 else 0
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def _cap(idx: np.ndarray, labels: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+    if cap is None or len(idx) <= cap:
+        return idx
+    rng = np.random.default_rng(seed + 1)
+    per = {c: rng.permutation(idx[labels[idx] == c]) for c in np.unique(labels[idx])}
+    take = max(1, cap // len(per))
+    return np.sort(np.concatenate([v[:take] for v in per.values()]))
+
+
+def train_model(config: TrainConfig, data: LabelledCrops | None = None, *,
+                progress: Callable[[dict], None] | None = None,
+                cancel: threading.Event | None = None):
+    """Train, evaluate on the validation split, and return ``(LoadedModel, record)``.
+
+    The model is saved to ``config.out`` when it is set.
+    """
+    from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
+
+    data = data or load_labelled(config.train, size=config.crop_size)
+    tr, va = split_indices(data.labels, config.val_fraction, config.seed)
+    if config.filter:
+        keep = filter_per_scan(data.magnitude, data.scan_id)
+        tr = tr[keep[tr]]
+    tr = _cap(tr, data.labels, config.max_train, config.seed)
+    if len(tr) == 0 or len(va) == 0:
+        raise FerromapError("not enough labelled patterns to train and validate")
+    record = {"config": asdict(config), "n_train": int(len(tr)), "n_val": int(len(va))}
+    info = ModelInfo(config.name, "torch" if config.model != "pca-knn" else "pca-knn",
+                     data.classes, config.crop_size, data.mrad_per_px)
+    if config.model == "pca-knn":
+        net = _fit_pca(config, data, tr)
+        model = LoadedModel(info, net)
+    else:
+        device = resolve_device(config.device)
+        net, history = _fit_torch(config, data, tr, va, device, progress, cancel)
+        info.architecture = net.config
+        record["history"] = asdict(history)
+        model = LoadedModel(info, net, device)
+    pred = model.predict(data.crops[va])
+    record["val_accuracy"] = float((pred.labels == data.labels[va]).mean())
+    finite = np.isfinite(pred.distance)
+    if finite.any():
+        q = np.quantile(pred.distance[finite], [0.5, 0.95, 0.99])
+        info.ood = {"nearest_distance_quantiles": {"0.5": float(q[0]), "0.95": float(q[1]),
+                                                   "0.99": float(q[2])}}
+    info.training = record
+    if config.out:
+        save_model(config.out, model.net if info.kind == "pca-knn" else model.net.cpu(), info)
+        model.net = model.net if info.kind == "pca-knn" else model.net.to(model.device)
+    return model, record
+
+
+def _augmenter(config: TrainConfig):
+    if not config.augment:
+        return None
+    from ferromap.training.augment import AugmentConfig, Augmenter
+
+    try:
+        params = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in config.augment_params.items()})
+    except TypeError as exc:
+        raise FerromapError(f"bad augment_params: {exc}") from None
+    return Augmenter(params)
+
+
+def _fit_pca(config: TrainConfig, data: LabelledCrops, tr: np.ndarray):
+    from ferromap.models.pca_knn import PcaKnn
+
+    x = data.crops[tr]
+    aug = _augmenter(config)
+    if aug is not None:
+        rng = np.random.default_rng(config.seed)
+        x = np.stack([aug(c, rng) for c in x])
+    return PcaKnn.fit(x, data.labels[tr], len(data.classes), seed=config.seed)
+
+
+def _fit_torch(config, data, tr, va, device, progress, cancel):
+    import torch
+
+    from ferromap.models.network import PolarizationNet
+    from ferromap.training.loop import seed_everything, train_network
+
+    seed_everything(config.seed)
+    kwargs = dict(config.encoder_kwargs)
+    if config.model == "conv":
+        kwargs.setdefault("size", config.crop_size)
+    net = PolarizationNet(config.model, config.head, data.classes, kwargs, config.input_norm,
+                          config.crop_size)
+    augment = _augmenter(config)
+    if config.input_norm != "none":
+        sample = data.crops[tr[:: max(1, len(tr) // 4000)]]
+        if augment is not None:
+            rng = np.random.default_rng(config.seed)
+            sample = np.stack([augment(c, rng) for c in sample])
+        net.input_norm.fit(torch.from_numpy(sample)[:, None])
+    history = train_network(
+        net, (data.crops[tr], data.labels[tr]), (data.crops[va], data.labels[va]),
+        epochs=config.epochs, patience=config.patience, batch_size=config.batch_size,
+        lr=config.lr, weight_decay=config.weight_decay, augment=augment, seed=config.seed,
+        device=device, progress=progress, cancel=cancel)
+    if config.head == "prototype":
+        net.eval()
+        with torch.no_grad():
+            x = torch.from_numpy(data.crops[va])[:, None].to(device)
+            emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
+        net.head.set_prototypes(emb, torch.from_numpy(data.labels[va]).to(device))
+    return net, history
+
+
+def default_out(config: TrainConfig) -> Path:
+    """Where a config without ``out`` saves: ``models/NAME``."""
+    return Path("models") / config.name

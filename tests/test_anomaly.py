@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import numpy as np
+
+from ferromap.anomaly import AnomalySettings, anomaly_score, local_majority, low_information_mask
+
+
+def test_isolated_misclassification_is_flagged():
+    labels = np.full((9, 9), 3)
+    labels[4, 4] = 7
+    low = np.zeros((9, 9), bool)
+    dist = np.full((9, 9), np.nan)
+    score, mask = anomaly_score(labels, low, dist, 8)
+    assert mask[4, 4] and mask.sum() == 1
+    assert score[4, 4] == np.float32(0.7)  # local 0.5 + global 0.2
+
+
+def test_pristine_map_and_low_information_are_never_flagged():
+    labels = np.full((6, 6), 2)
+    low = np.zeros((6, 6), bool)
+    low[::2] = True
+    labels[0, 0] = 5  # a wrong label at a low-information position
+    score, mask = anomaly_score(labels, low, np.zeros((6, 6)), 8, ood_q99=1.0)
+    assert not mask.any() and score[low].max() == 0
+
+
+def test_a_domain_wall_is_not_an_anomaly_but_ood_is():
+    labels = np.zeros((8, 8), int)
+    labels[:, 4:] = 2
+    dist = np.ones((8, 8))
+    dist[2, 2] = 5.0  # far outside what validation data showed
+    score, mask = anomaly_score(labels, np.zeros((8, 8), bool), dist, 8, ood_q99=1.0)
+    assert mask[2, 2]
+    assert not mask[:, 4:].any()  # a whole minority domain: global 0.2 only
+    strict = AnomalySettings(threshold=0.95)
+    assert not anomaly_score(labels, np.zeros((8, 8), bool), dist, 8, ood_q99=1.0,
+                             settings=strict)[1].any()
+
+
+def test_local_majority_ignores_invalid_neighbours():
+    labels = np.array([[1, 1, 1], [1, 0, 1], [2, 2, 2]])
+    valid = np.ones((3, 3), bool)
+    valid[2] = False
+    assert local_majority(labels, valid, 3, 1)[1, 1] == 1
+    assert low_information_mask(np.array([0.0, 1.0, 10.0, np.nan])).tolist() == [True, True,
+                                                                                   False, True]

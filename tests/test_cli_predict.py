@@ -1,0 +1,95 @@
+"""`ferromap predict` as a user runs it, with the shipped models and the bundled sample."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from ferromap.classes import KNN8
+from ferromap.data import load_sample
+from ferromap.export import CONTRACT_FILES
+from ferromap.io import Calibration
+from ferromap.io.save import save_4dstem
+
+
+def run(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "ferromap.cli", "predict", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("model", ["conv-proto", "pca-knn"])
+def test_predict_sample_writes_the_contract(tmp_path, model):
+    res = run("sample:two-domain", "--out", tmp_path, "--model", model, "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert {p.name for p in tmp_path.iterdir()} == set(CONTRACT_FILES)
+    labels = tifffile.imread(tmp_path / "labels.tif")
+    _, truth = load_sample("two-domain")
+    assert labels.shape == truth.shape == (32, 48)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n_patterns"] == 32 * 48 and summary["model"] == model
+    assert summary["majority_class"] in ("MU", "RM")  # the two domains of the sample
+
+
+def test_conv_proto_maps_the_two_domains(tmp_path):
+    res = run("sample:two-domain", "--out", tmp_path, "--quiet")
+    assert res.returncode == 0, res.stderr
+    labels = tifffile.imread(tmp_path / "labels.tif")
+    _, truth = load_sample("two-domain")
+    with __import__("h5py").File(tmp_path / "maps.h5") as f:
+        informative = f["low_information"][:] == 0
+    acc = (labels == truth)[informative].mean()
+    assert acc > 0.8, f"informative-position accuracy {acc:.2f}"
+    left = np.bincount(labels[:, :24][informative[:, :24]], minlength=8).argmax()
+    right = np.bincount(labels[:, 24:][informative[:, 24:]], minlength=8).argmax()
+    assert (KNN8.names[left], KNN8.names[right]) == ("MU", "RM")
+
+
+def _boracite(tmp_path):
+    classes = {"names": ["none", "vertical", "horizontal"], "angles_deg": [None, 90.0, 0.0]}
+    save_4dstem(tmp_path / "b.zarr", np.ones((2, 2, 64, 64), np.uint16),
+                calibration=Calibration(3.17), metadata={"classes": classes})
+    return tmp_path / "b.zarr"
+
+
+@pytest.mark.parametrize(("make", "args", "message"), [
+    (lambda p: p / "missing.mib", [], "no such file"),
+    (lambda p: (p / "x.npy").write_bytes(b"junk") or p / "x.npy", [], "not a valid .npy"),
+    (lambda p: np.save(p / "s.npy", np.ones((2, 2, 16, 16))) or p / "s.npy", [],
+     "smaller than the 64-px window"),
+    (_boracite, [], "labelled with none, vertical, horizontal"),
+    (lambda p: "sample:single-ru", ["--model", "/nonexistent/model"], "not a ferromap model"),
+])
+def test_bad_input_is_one_line(tmp_path, make, args, message):
+    res = run(make(tmp_path), "--out", tmp_path / "out", "--quiet", *args)
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_cuda_without_cuda_is_one_line(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    res = run("sample:single-ru", "--out", tmp_path, "--device", "cuda", "--quiet")
+    assert res.returncode != 0 and "CUDA was requested" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_tiff_folder_input(tmp_path):
+    ds, _ = load_sample("single-ru")
+    frames = ds.data.compute().reshape(-1, 64, 64)
+    folder = tmp_path / "tiffs"
+    folder.mkdir()
+    for i, f in enumerate(frames):
+        tifffile.imwrite(folder / f"frame_{i}.tif", f)
+    res = run(folder, "--out", tmp_path / "out", "--mrad-per-px", ds.calibration.mrad_per_px,
+              "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["n_patterns"] == 256

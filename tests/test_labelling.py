@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferromap.labelling import (
+    AdaptiveSampler,
+    boundary_midpoints,
+    grid_positions,
+    load_labels,
+    random_positions,
+    run_sampling,
+    save_labels,
+)
+
+
+def wall_truth(r, c):
+    return int(c >= 17)  # a vertical domain wall between columns 16 and 17
+
+
+def test_grid_covers_a_scan_not_divisible_by_the_step():
+    g = grid_positions((10, 13), 4)
+    assert all(0 <= r < 10 and 0 <= c < 13 for r, c in g) and len(set(g)) == len(g)
+    assert max(r for r, _ in g) >= 10 - 4 and max(c for _, c in g) == 12
+    with pytest.raises(ValueError):
+        grid_positions((4, 4), 0)
+
+
+def test_midpoints_only_between_different_labels():
+    labels = {(0, 0): 0, (0, 4): 1, (4, 0): 0}
+    assert boundary_midpoints(labels, 4 * np.sqrt(2)) == [(0, 2), (2, 2)]
+
+
+def test_sampling_concentrates_on_the_wall_and_never_repeats():
+    sampler = AdaptiveSampler((32, 40), step=8)
+    labels = run_sampling(sampler, wall_truth, budget=60)
+    assert len(labels) == 60
+    cols = np.array([c for _, c in labels])
+    grid = len(grid_positions((32, 40), 8))
+    near_wall = np.abs(cols[grid:] - 16.5) <= 6
+    assert near_wall.mean() > 0.9  # after the grid, sampling sits on the wall
+
+
+def test_stops_cleanly_when_no_boundary_is_left():
+    sampler = AdaptiveSampler((16, 16), step=4)
+    labels = run_sampling(sampler, lambda r, c: 0, budget=1000)
+    assert len(labels) == len(grid_positions((16, 16), 4)) and sampler.next() is None
+
+
+def test_undo_and_clicked_labels():
+    sampler = AdaptiveSampler((8, 8), step=4)
+    p = sampler.next()
+    sampler.label(p, 1)
+    sampler.label((7, 7), 0)  # a clicked position, not proposed
+    sampler.undo(p)
+    assert p not in sampler.labels and (7, 7) in sampler.labels
+    with pytest.raises(ValueError):
+        sampler.label((8, 0), 1)
+
+
+def test_store_round_trip_and_random_baseline(tmp_path):
+    labels = {(1, 2): 0, (3, 4): 2}
+    save_labels(tmp_path / "labels.json", labels, ["none", "vertical", "horizontal"])
+    assert load_labels(tmp_path / "labels.json") == (labels, ["none", "vertical", "horizontal"])
+    rnd = random_positions((10, 10), 30, seed=1)
+    assert len(set(rnd)) == 30
