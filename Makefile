@@ -22,8 +22,9 @@ system-deps:
 	@bash scripts/install-system-deps.sh
 
 demo: install
-	$(VENV)/bin/ferromap com sample:two-domain --out $(DEMO_OUT) --force
-	@echo "CoM maps written to $(DEMO_OUT)/com.png"
+	$(VENV)/bin/ferromap predict sample:two-domain --out $(DEMO_OUT) --force
+	$(VENV)/bin/ferromap com sample:two-domain --out $(DEMO_OUT)/com --force
+	@echo "polarization map: $(DEMO_OUT)/polarization.png; CoM maps: $(DEMO_OUT)/com/com.png"
 
 test: system-deps install
 	$(VENV)/bin/ruff check src tests benchmarks scripts

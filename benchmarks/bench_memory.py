@@ -1,9 +1,9 @@
 """Peak RSS of `ferromap com` on a large memmapped dataset (default 16 GiB).
 
-    python benchmarks/bench_memory.py [--scan 256 512] [--k 256]
+    python benchmarks/bench_memory.py [--scan 256 512] [--k 256] [--command com|predict]
 
 The dataset is a C-ordered uint16 .npy (256×512×256×256 = 16 GiB), written by a separate
-process. `ferromap com` runs in a child process whose peak resident set size (VmHWM in
+process. `ferromap com` (or predict) runs in a child process whose peak resident set size (VmHWM in
 /proc/PID/status, polled every 20 ms) is reported. (getrusage is not used: Linux carries
 ru_maxrss across fork+exec, so a child would inherit its parent's high-water mark.)
 Target: < 1.5 GiB. Also reported: the peak of a child that only imports ferromap.
@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--scan", nargs=2, type=int, default=(256, 512))
     ap.add_argument("--k", type=int, default=256)
     ap.add_argument("--keep", action="store_true", help="keep the dataset on disk")
+    ap.add_argument("--command", choices=("com", "predict"), default="com")
     args = ap.parse_args()
     path = DATA / f"mem_{args.scan[0]}x{args.scan[1]}x{args.k}.npy"
     subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -62,13 +63,14 @@ def main() -> None:
     drop_page_cache(path)
     out = Path(tempfile.mkdtemp())
     try:
-        peak, seconds = peak_rss_gib([sys.executable, "-m", "ferromap.cli", "com", str(path),
-                                      "--out", str(out), "--quiet"])
+        extra = ["--mrad-per-px", "0.8"] if args.command == "predict" else []
+        peak, seconds = peak_rss_gib([sys.executable, "-m", "ferromap.cli", args.command,
+                                      str(path), "--out", str(out), "--quiet", *extra])
     finally:
         shutil.rmtree(out, ignore_errors=True)
         if not args.keep:
             path.unlink()
-    save_result("com_memory", {
+    save_result(f"{args.command}_memory", {
         "dataset": f"{(*args.scan, args.k, args.k)} uint16 .npy, {size_gib:.1f} GiB",
         "peak_rss_GiB": round(peak, 3), "import_only_rss_GiB": round(base, 3),
         "seconds": round(seconds, 1), "GiB_per_s": round(size_gib / seconds, 2),

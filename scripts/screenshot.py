@@ -25,10 +25,10 @@ def main() -> None:
     viewer.window.add_dock_widget(widget, name="Polarization mapping", area="right")
     widget.run_inference()
     viewer.layers["KNN two-domain virtual BF"].visible = False
+    viewer.layers["confidence"].visible = False
     viewer.layers["low information"].visible = True
     widget.select(10, 20)
-    viewer.scale_bar.visible = True
-    viewer.scale_bar.unit = "nm"
+    viewer.canvas.overlays.scale_bar.visible = True  # units come from the layers (nm)
     viewer.reset_view()
     for _ in range(5):
         QApplication.processEvents()

@@ -24,7 +24,10 @@ def test_sample_opens_with_navigation_image(make_napari_viewer):
     viewer.open_sample("ferromap", "two-domain")
     data4d = viewer.layers["KNN two-domain (4D)"]
     nav = viewer.layers["KNN two-domain virtual BF"]
-    assert data4d.data.shape == (32, 48, 64, 64) and not data4d.visible
+    assert data4d.data.shape == (64, 64, 32, 48) and not data4d.visible  # scan axes last
+    from ferromap._napari._widget import dataset_from_layer
+
+    assert dataset_from_layer(data4d).data.shape == (32, 48, 64, 64)
     assert nav.data.shape == (32, 48) and np.isfinite(nav.data).all()
 
 
@@ -42,7 +45,7 @@ def test_reader_opens_a_tiff_folder(tmp_path):
     for i in range(9):
         tifffile.imwrite(tmp_path / f"p{i}.tif", np.full((16, 16), i + 1, np.uint16))
     layers = get_reader(str(tmp_path))(str(tmp_path))
-    assert layers[0][0].shape == (3, 3, 16, 16) and layers[1][0].shape == (3, 3)
+    assert layers[0][0].shape == (16, 16, 3, 3) and layers[1][0].shape == (3, 3)
 
 
 def test_writer_writes_tiff_and_png_with_legend(tmp_path):

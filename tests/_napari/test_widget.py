@@ -129,3 +129,10 @@ def test_menu_commands_return_layers(make_napari_viewer, command):
     worker.returned.connect(results.append)
     worker.run()
     assert results and results[0] and results[0][0][0].shape[:2] == (16, 16)
+
+
+def test_diffraction_view_docks_beside_the_map_and_goes_with_the_widget(widget):
+    dock = widget._diffraction_dock
+    assert dock is not None and widget.diffraction.canvas.minimumHeight() >= 280
+    widget.close_links()
+    assert widget._diffraction_dock is None

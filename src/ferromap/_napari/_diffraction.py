@@ -24,6 +24,7 @@ class DiffractionView(QWidget):
         super().__init__(parent)
         self.figure = Figure(figsize=(3.2, 3.2), dpi=100, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumSize(280, 280)
         self.ax = self.figure.add_subplot()
         self.ax.set(xlabel="k_col (px)", ylabel="k_row (px)")
         self.image = None

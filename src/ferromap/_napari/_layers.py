@@ -21,17 +21,36 @@ def scan_scale(step_nm: float | None) -> tuple[float, float]:
     return (step_nm, step_nm) if step_nm else (1.0, 1.0)
 
 
+def with_units(tuples: list[tuple], step_nm: float | None) -> list[tuple]:
+    """Give every layer nm ``units`` on its (trailing) scan axes when the step is known."""
+    if not step_nm:
+        return tuples
+    out = []
+    for data, kwargs, kind in tuples:
+        ndim = data.ndim if kind in ("image", "labels") and not kwargs.get("rgb") else 2
+        out.append((data, {**kwargs, "units": ("pixel",) * (ndim - 2) + ("nm", "nm")}, kind))
+    return out
+
+
 def dataset_layers(ds, name: str, navigation: np.ndarray) -> list[tuple]:
-    """The lazy 4-D data (hidden) and a virtual bright-field navigation image."""
+    """The lazy 4-D data (hidden) and a virtual bright-field navigation image.
+
+    napari aligns the trailing dimensions of layers, so the 4-D layer is added as
+    ``(k_row, k_col, scan_row, scan_col)`` (a lazy transpose): its scan axes line up with the
+    2-D maps and its sliders browse single-detector-pixel images. ``metadata["ferromap"]
+    ["axes"]`` records this; :func:`ferromap._napari._widget.dataset_from_layer` undoes it.
+    """
     meta = {"ferromap": {"source": ds.source, "calibration": ds.calibration.to_dict(),
-                         "role": "dataset"}}
+                         "role": "dataset", "axes": "k_row,k_col,scan_row,scan_col"}}
     scale = scan_scale(ds.calibration.scan_step_nm)
-    return [
-        (ds.data, {"name": f"{name} (4D)", "metadata": meta, "visible": False}, "image"),
+    return with_units([
+        (ds.data.transpose(2, 3, 0, 1), {"name": f"{name} (4D)", "metadata": meta,
+                                         "visible": False, "scale": (1.0, 1.0, *scale)},
+         "image"),
         (navigation, {"name": f"{name} virtual BF", "scale": scale,
                       "metadata": {"ferromap": {"role": "navigation", "source": ds.source}},
                       "colormap": "gray"}, "image"),
-    ]
+    ], ds.calibration.scan_step_nm)
 
 
 def prediction_layers(maps, step_nm: float | None = None, prefix: str = "") -> list[tuple]:
@@ -41,7 +60,7 @@ def prediction_layers(maps, step_nm: float | None = None, prefix: str = "") -> l
     scale = scan_scale(step_nm)
     meta = {"ferromap": {"role": "polarization", "classes": maps.classes.to_dict()}}
     anomalies = np.argwhere(maps.anomaly_mask) * np.asarray(scale)
-    return [
+    return with_units([
         (maps.labels, {"name": f"{prefix}polarization", "scale": scale, "metadata": meta,
                        "colormap": DirectLabelColormap(color_dict=label_colormap(maps.classes)),
                        "opacity": 0.9}, "labels"),
@@ -52,11 +71,13 @@ def prediction_layers(maps, step_nm: float | None = None, prefix: str = "") -> l
                      "border_color": "white", "border_width": 0.15, "size": 1.0 * scale[0],
                      "symbol": "square", "metadata": {"ferromap": {"role": "anomaly"}}}, "points"),
         (maps.low_info.astype(np.uint8), {"name": f"{prefix}low information", "scale": scale,
-                                          "colormap": "gray_r", "opacity": 0.35,
-                                          "visible": False, "contrast_limits": (0, 1),
+                                          "colormap": DirectLabelColormap(color_dict={
+                                              None: (0, 0, 0, 0), 0: (0, 0, 0, 0),
+                                              1: (0, 0, 0, 0.55)}),
+                                          "visible": False,
                                           "metadata": {"ferromap": {"role": "low_info"}}},
-         "image"),
-    ]
+         "labels"),
+    ], step_nm)
 
 
 def com_layers(com_maps, step_nm: float | None = None, every: int = 2) -> list[tuple]:
@@ -73,7 +94,7 @@ def com_layers(com_maps, step_nm: float | None = None, every: int = 2) -> list[t
     length = every * 0.9 * scale[0] / (top or 1.0)
     vectors = np.stack([start, vec[ok] * length], axis=1)
     units = "mrad" if com_maps.mrad_per_px else "px"
-    return [
+    return with_units([
         (mag, {"name": f"CoM magnitude ({units})", "scale": scale, "colormap": "magma",
                "metadata": {"ferromap": {"role": "com_magnitude"}}}, "image"),
         (rgb, {"name": "CoM direction", "scale": scale, "rgb": True,
@@ -81,4 +102,4 @@ def com_layers(com_maps, step_nm: float | None = None, every: int = 2) -> list[t
         (vectors, {"name": "CoM shift vectors", "edge_color": "white", "edge_width": 0.08 * scale[0],
                    "vector_style": "arrow", "metadata": {"ferromap": {"role": "com_vectors"}}},
          "vectors"),
-    ]
+    ], step_nm)

@@ -53,12 +53,15 @@ def dataset_from_layer(layer):
     from ferromap.io import Calibration, Dataset4D, open_4dstem
 
     meta = layer.metadata.get("ferromap", {})
+    data = layer.data
+    if meta.get("axes") == "k_row,k_col,scan_row,scan_col":
+        data = data.transpose(2, 3, 0, 1)
     source = meta.get("source")
     if source and Path(source).exists():
         ds = open_4dstem(source)
-        if ds.data.shape == layer.data.shape:
+        if ds.data.shape == data.shape:
             return ds
-    return Dataset4D(layer.data, Calibration(**meta.get("calibration", {})), source or layer.name)
+    return Dataset4D(data, Calibration(**meta.get("calibration", {})), source or layer.name)
 
 
 class PolarizationWidget(Container):
@@ -115,7 +118,11 @@ class PolarizationWidget(Container):
                      self.run_button, self.cancel_button, self.progress, self.results,
                      self.legend, self.export_dir, self.export_button, self.status])
         self.diffraction = DiffractionView()
-        self.native.layout().addWidget(self.diffraction)
+        self._diffraction_dock = None
+        window = getattr(self.viewer, "window", None)
+        if window is not None and hasattr(window, "add_dock_widget"):
+            self._diffraction_dock = window.add_dock_widget(
+                self.diffraction, name="ferromap diffraction view", area="left")
         self.layer_choice.changed.connect(self._on_layer_chosen)
         self.open_file.changed.connect(self._on_open_file)
         self.com_button.clicked.connect(lambda: self.compute_com(auto_rotation=False))
@@ -241,7 +248,8 @@ class PolarizationWidget(Container):
 
     def _model_name(self) -> str:
         if self.model.value == "from file":
-            if not self.model_file.value or not Path(self.model_file.value).is_dir():
+            folder = self.model_file.value
+            if not folder or str(folder) in ("", ".") or not Path(folder).is_dir():
                 raise ValueError("choose a model folder")
             return str(self.model_file.value)
         return self.model.value
@@ -335,9 +343,10 @@ class PolarizationWidget(Container):
         if name in self.viewer.layers:
             self.viewer.layers[name].data = point
         else:
+            units = {"units": ("nm", "nm")} if self.dataset.calibration.scan_step_nm else {}
             self.viewer.add_points(point, name=name, symbol="cross", size=1.2 * step,
                                    face_color="white", border_color="black",
-                                   metadata={"ferromap": {"role": "marker"}})
+                                   metadata={"ferromap": {"role": "marker"}}, **units)
 
     def _step_callback(self, step: tuple[int, int]):
         def move(viewer) -> None:
@@ -356,6 +365,12 @@ class PolarizationWidget(Container):
                 remove_mouse_callback(layer, select_on_click)
         for key in ARROW_KEYS:
             self.viewer.bind_key(key, None, overwrite=True)
+        if self._diffraction_dock is not None:
+            try:
+                self.viewer.window.remove_dock_widget(self._diffraction_dock)
+            except (RuntimeError, AttributeError, KeyError, ValueError):
+                pass
+            self._diffraction_dock = None
         self.cancel.set()
 
 

@@ -94,10 +94,14 @@ class LoadedModel:
         The fitted model.
     device : str
         ``"cpu"`` or ``"cuda"`` (torch models).
+    precision : {"fp32", "bf16"}
+        Compute type of the encoder; the input standardisation always runs in fp32.
     """
 
-    def __init__(self, info: ModelInfo, net, device: str = "cpu") -> None:
-        self.info, self.net, self.device = info, net, device
+    def __init__(self, info: ModelInfo, net, device: str = "cpu", precision: str = "fp32") -> None:
+        if precision not in ("fp32", "bf16"):
+            raise FerromapError(f"unknown precision {precision!r}; use fp32 or bf16")
+        self.info, self.net, self.device, self.precision = info, net, device, precision
         if info.kind == "torch":
             import torch
 
@@ -113,10 +117,13 @@ class LoadedModel:
         import torch
 
         probs, dists = [], []
+        autocast = torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16,
+                                  enabled=self.precision == "bf16")
         for s in range(0, len(crops), batch):
             x = torch.from_numpy(np.ascontiguousarray(crops[s : s + batch], np.float32))
             x = x[:, None].to(self.device).contiguous(memory_format=torch.channels_last)
-            p, d = self.net.predict_tensor(x)
+            with autocast:
+                p, d = self.net.predict_tensor(x)
             probs.append(p.float().cpu().numpy())
             dists.append(d.float().cpu().numpy())
         if not probs:
@@ -152,8 +159,11 @@ def shipped_model_path(name: str) -> Path:
     return Path(str(files("ferromap") / "models" / "weights" / name))
 
 
-def load_model(name_or_path: str | Path, device: str = "auto") -> LoadedModel:
+def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "fp32"
+               ) -> LoadedModel:
     """Load a shipped model (``"conv-proto"``, ``"pca-knn"``) or a model folder.
+
+    ``precision="bf16"`` runs the encoder in bfloat16 (see :class:`LoadedModel`).
 
     Raises
     ------
@@ -175,7 +185,8 @@ def load_model(name_or_path: str | Path, device: str = "auto") -> LoadedModel:
         return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"))
     if info.kind != "torch":
         raise ModelFileError(f"{path}: unknown model kind {info.kind!r}")
-    return LoadedModel(info, _load_torch(path / "weights.safetensors", info), resolve_device(device))
+    return LoadedModel(info, _load_torch(path / "weights.safetensors", info),
+                       resolve_device(device), precision)
 
 
 def _load_pca_knn(path: Path):
