@@ -64,3 +64,20 @@ def test_store_round_trip_and_random_baseline(tmp_path):
     assert load_labels(tmp_path / "labels.json") == (labels, ["none", "vertical", "horizontal"])
     rnd = random_positions((10, 10), 30, seed=1)
     assert len(set(rnd)) == 30
+
+
+def test_labelled_positions_become_training_data():
+    from ferromap.classes import KNN8
+    from ferromap.data import load_sample
+    from ferromap.labelling import labelled_crops
+
+    ds, truth = load_sample("two-domain")
+    sampler = AdaptiveSampler(ds.scan_shape, step=8)
+    labels = run_sampling(sampler, lambda r, c: int(truth[r, c]), budget=40)
+    data = labelled_crops(ds, labels, KNN8)
+    assert data.crops.shape == (40, 64, 64) and set(data.labels) == {2, 0}
+    r, c = next(iter(labels))
+    from ferromap.training.preprocess import dataset_crops
+
+    full = dataset_crops(ds).crops.reshape(32, 48, 64, 64)
+    np.testing.assert_array_equal(data.crops[0], full[r, c])

@@ -38,18 +38,6 @@ class StderrProgress:
         sys.stderr.flush()
 
 
-def prepare_output_dir(out: Path, names: tuple[str, ...], force: bool) -> Path:
-    """Create ``out``; refuse to replace files of an earlier run unless ``force``."""
-    if out.exists() and not out.is_dir():
-        raise FerromapError(f"{out} exists and is not a folder")
-    clash = [n for n in names if (out / n).exists()]
-    if clash and not force:
-        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}...); "
-                            "choose another --out or pass --force to replace them")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def _open(args):
     from ferromap.io import open_4dstem
 
@@ -85,7 +73,7 @@ def cmd_info(args) -> int:
 def cmd_com(args) -> int:
     """Write CoM shift, magnitude, angle and virtual images."""
     from ferromap.com_maps import compute_com_maps
-    from ferromap.io.writers import write_json, write_tiff
+    from ferromap.io.writers import prepare_output_dir, write_json, write_tiff
     from ferromap.plotting import save_direction_map
 
     out = prepare_output_dir(Path(args.out), COM_FILES, args.force)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferromap.errors import FerromapError
 from ferromap.inference import PolarizationMaps
-from ferromap.io.writers import atomic_path, write_json, write_tiff
+from ferromap.io.writers import atomic_path, prepare_output_dir, write_json, write_tiff
 
 CONTRACT_FILES = ("labels.tif", "confidence.tif", "anomaly.tif", "anomaly_mask.tif",
                   "polarization.png", "predictions.csv", "summary.json", "maps.h5")
@@ -23,15 +22,7 @@ CONTRACT_FILES = ("labels.tif", "confidence.tif", "anomaly.tif", "anomaly_mask.t
 
 def check_output_dir(out: Path, force: bool = False) -> Path:
     """Create ``out``; refuse if it holds results of another run and ``force`` is false."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FerromapError(f"{out} exists and is not a folder")
-    clash = [n for n in CONTRACT_FILES if (out / n).exists()]
-    if clash and not force:
-        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}, ...); choose "
-                            "another folder or pass --force to replace them")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return prepare_output_dir(out, CONTRACT_FILES, force)
 
 
 def _csv_text(maps: PolarizationMaps) -> str:

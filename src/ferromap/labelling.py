@@ -146,3 +146,35 @@ def load_labels(path: str | Path) -> tuple[dict[tuple[int, int], int], list[str]
     """Read a label store written by :func:`save_labels`."""
     doc = json.loads(Path(path).read_text())
     return {(int(r), int(c)): int(v) for r, c, v in doc["labels"]}, list(doc["classes"])
+
+
+def labelled_crops(dataset, labels: dict[tuple[int, int], int], classes, *, size: int = 64,
+                   model_mrad_per_px: float | None = None):
+    """Training data from labelled positions of a dataset (for ``train_model``).
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        The scan the labels belong to.
+    labels : dict
+        ``{(row, col): class index}`` from a sampler or a label store.
+    classes : ClassSet
+        The user's class set.
+    size, model_mrad_per_px : int, float
+        Crop size and sampling of the model to train.
+
+    Returns
+    -------
+    ferromap.training.train.LabelledCrops
+    """
+    from ferromap.training.preprocess import dataset_crops
+    from ferromap.training.train import LabelledCrops
+
+    if not labels:
+        raise ValueError("no labelled positions")
+    crops = dataset_crops(dataset, size=size, model_mrad_per_px=model_mrad_per_px)
+    pos = np.array(list(labels))
+    flat = pos[:, 0] * dataset.scan_shape[1] + pos[:, 1]
+    y = np.array(list(labels.values()), dtype=np.int64)
+    return LabelledCrops(crops.crops[flat], y, crops.magnitude.ravel()[flat], y.copy(),
+                         model_mrad_per_px or dataset.calibration.mrad_per_px, classes)

@@ -113,3 +113,9 @@ def test_big_endian_npy_becomes_native(tmp_path, cube):
     assert ds.data.dtype.isnative
     np.testing.assert_array_equal(ds.data.compute(), cube)
     np.testing.assert_array_equal(ds.pattern(0, 1), cube[0, 1])
+
+
+def test_rgb_tiff_is_rejected_clearly(tmp_path):
+    tifffile.imwrite(tmp_path / "rgb.tif", np.zeros((4, 8, 8, 3), np.uint8), photometric="rgb")
+    with pytest.raises(ReadError, match="TIFF layout|2-D image"):
+        open_4dstem(tmp_path / "rgb.tif", scan_shape=(2, 2))

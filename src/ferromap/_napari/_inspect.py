@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from ferromap.core.com import center_of_mass
+from ferromap.core.com import com_from_moments, com_matrix
+from ferromap.core.stream import linear_kernel
 
 
 @dataclass
@@ -20,6 +22,11 @@ class PositionView:
     reference: tuple[float, float] | None  # global CoM: the shift vector starts here
     crop_box: tuple[int, int, int] | None  # (row0, col0, size) the model sees
     text: str
+
+
+@lru_cache(maxsize=4)
+def _com_kernel(shape: tuple[int, int]):
+    return linear_kernel(com_matrix(shape))
 
 
 def inspect_position(dataset, row: int, col: int, maps=None, global_com=None) -> PositionView:
@@ -41,7 +48,8 @@ def inspect_position(dataset, row: int, col: int, maps=None, global_com=None) ->
     PositionView
     """
     pattern = dataset.pattern(row, col)
-    com = tuple(float(v) for v in center_of_mass(pattern[None, None].astype(np.float32))[0, 0])
+    moments = _com_kernel(pattern.shape)(pattern[None])  # one pattern: no dask
+    com = tuple(float(v) for v in com_from_moments(moments)[0])
     lines = [f"position  row {row}, col {col}"]
     crop = None
     if maps is not None:

@@ -125,12 +125,11 @@ def read_tiff(path: Path) -> RawRead:
         shape, dtype, n_pages = series.shape, series.dtype, len(tif.pages)
     if len(shape) < 3:
         raise ReadError(f"{path}: a single 2-D image is not a 4D-STEM dataset")
-    if n_pages == int(np.prod(shape[:-2])):
-        return RawRead(None, "tiff", frames=MultipageTiffFrames(str(path)),
-                       frame_shape=tuple(shape[-2:]), dtype=dtype,
-                       n_frames=n_pages).with_shape(shape)
-    data = da.from_array(tifffile.imread(path, aszarr=True), chunks="auto")
-    return RawRead(data, "tiff")
+    if n_pages != int(np.prod(shape[:-2])):
+        raise ReadError(f"{path}: unsupported TIFF layout {shape} in {n_pages} pages; expected "
+                        "one 2-D pattern per page")
+    return RawRead(None, "tiff", frames=MultipageTiffFrames(str(path)),
+                   frame_shape=tuple(shape[-2:]), dtype=dtype, n_frames=n_pages).with_shape(shape)
 
 
 def read_tiff_folder(path: Path) -> RawRead:

@@ -93,7 +93,42 @@ def read_with_rsciio(path: Path, module: str, fmt: str, dataset: int | str | Non
     raw = RawRead(data, fmt, calibration_from_axes(sig["axes"], meta),
                   metadata={"title": title} if title else {})
     raw.metadata["axes"] = [str(a.get("name") or "") for a in sig["axes"]]
+    if fmt == "mib":
+        frames = mib_frames(path, tuple(data.shape))
+        if frames is not None:  # bounded-memory streaming and one-frame reads
+            raw.frames, raw.frame_shape = frames, tuple(data.shape[-2:])
+            raw.dtype, raw.n_frames = frames.dtype, int(np.prod(data.shape[:-2]))
+            if data.ndim == 4:
+                raw.data = raw.layout(tuple(data.shape[:2]))
     return raw
+
+
+_MIB_DTYPES = {"U01": ">u1", "U08": ">u1", "U16": ">u2", "U32": ">u4"}
+
+
+def mib_frames(path: Path, data_shape: tuple[int, ...]):
+    """A strided frame reader for a Merlin ``.mib`` (rows flipped as RosettaSciIO does).
+
+    Returns ``None`` when the header is not the plain ``MQ1`` layout this reader knows; the
+    caller then keeps RosettaSciIO's own lazy array.
+    """
+    from ferromap.io.lazy import RawFrames
+
+    with open(path, "rb") as f:
+        head = f.read(768).decode("ascii", errors="replace").split(",")
+    try:
+        if head[0] != "MQ1":
+            return None
+        header, cols, rows, kind = int(head[2]), int(head[4]), int(head[5]), head[6].strip()
+    except (IndexError, ValueError):
+        return None
+    if kind not in _MIB_DTYPES or tuple(data_shape[-2:]) != (rows, cols):
+        return None
+    dtype = np.dtype(_MIB_DTYPES[kind])
+    n_frames = int(np.prod(data_shape[:-2]))
+    if path.stat().st_size < n_frames * (header + rows * cols * dtype.itemsize):
+        return None
+    return RawFrames(str(path), 0, (rows, cols), dtype, header=header, flip_rows=True)
 
 
 def _h5_datasets(path: Path) -> list[tuple[str, tuple[int, ...]]]:

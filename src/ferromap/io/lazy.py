@@ -117,24 +117,52 @@ class FrameSource:
 
 
 class RawFrames:
-    """Frames stored contiguously in a binary file (``.npy`` body, raw dumps).
+    """Frames stored at a fixed stride in a binary file (``.npy`` body, Merlin ``.mib``, dumps).
 
-    Each read uses ``numpy.fromfile`` with an offset, so memory is held only for the
-    frames being processed, never for the whole file.
+    Frame ``i`` starts at ``offset + i * stride + header`` bytes. Each read uses
+    ``numpy.fromfile`` for just the frames asked for, so memory is held only for the frames
+    being processed, never for the whole file.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    offset : int
+        Bytes before the first frame record.
+    frame_shape : tuple of int
+        ``(k_rows, k_cols)``.
+    dtype : numpy dtype
+        Element type as stored (may be big-endian).
+    header : int, optional
+        Bytes of per-frame header before each frame's data.
+    flip_rows : bool, optional
+        Reverse the row order of every frame (Merlin stores rows bottom-up).
     """
 
-    def __init__(self, path: str, offset: int, frame_shape: tuple[int, int], dtype) -> None:
+    def __init__(self, path: str, offset: int, frame_shape: tuple[int, int], dtype,
+                 header: int = 0, flip_rows: bool = False) -> None:
         self.path, self.offset = str(path), int(offset)
         self.frame_shape, self.dtype = tuple(frame_shape), np.dtype(dtype)
         self.frame_size = int(np.prod(self.frame_shape))
+        self.header, self.flip_rows = int(header), flip_rows
+        self.record = np.dtype([("header", np.uint8, (self.header,)),
+                                ("data", self.dtype, (self.frame_size,))]) if header else None
 
     def __call__(self, start: int, stop: int) -> np.ndarray:
-        count = (stop - start) * self.frame_size
-        offset = self.offset + start * self.frame_size * self.dtype.itemsize
-        flat = np.fromfile(self.path, dtype=self.dtype, count=count, offset=offset)
-        if flat.size != count:
+        n = stop - start
+        if self.record is None:
+            offset = self.offset + start * self.frame_size * self.dtype.itemsize
+            flat = np.fromfile(self.path, dtype=self.dtype, count=n * self.frame_size,
+                               offset=offset)
+            ok = flat.size == n * self.frame_size
+        else:
+            recs = np.fromfile(self.path, dtype=self.record, count=n,
+                               offset=self.offset + start * self.record.itemsize)
+            ok, flat = len(recs) == n, recs["data"]
+        if not ok:
             raise OSError(f"{self.path}: file is truncated (frames {start}..{stop - 1} missing)")
-        return flat.reshape(stop - start, *self.frame_shape)
+        frames = flat.reshape(n, *self.frame_shape)
+        return frames[:, ::-1] if self.flip_rows else frames
 
 
 class TiffFolderFrames:

@@ -39,6 +39,27 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def prepare_output_dir(out: str | Path, names: tuple[str, ...], force: bool = False) -> Path:
+    """Create ``out``; refuse to replace any of ``names`` from an earlier run unless ``force``.
+
+    Raises
+    ------
+    FerromapError
+        ``out`` is a file, or holds some of ``names`` and ``force`` is false.
+    """
+    from ferromap.errors import FerromapError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FerromapError(f"{out} exists and is not a folder")
+    clash = [n for n in names if (out / n).exists()]
+    if clash and not force:
+        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}, ...); choose "
+                            "another folder or pass --force to replace them")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def write_tiff(path: str | Path, array: np.ndarray, *, metadata: dict | None = None) -> Path:
     """Write a 2-D map as a TIFF atomically (ImageJ/Fiji readable)."""
     import tifffile

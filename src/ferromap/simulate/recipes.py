@@ -83,7 +83,20 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("test-24nm", thickness_nm=24.0),
     Recipe("test-50nm", thickness_nm=50.0),
     Recipe("test-vacancy", directions=("RD",), cells=4, scan=(32, 32), vacancy=(1, 1, 25)),
+    Recipe("test-pristine-rd", directions=("RD",), cells=4, scan=(32, 32)),
 ]}
+
+
+def vacancy_scan_position(recipe: Recipe) -> tuple[float, float]:
+    """``(row, col)`` of the vacancy's Nb–O column on the recipe's scan grid (fractional)."""
+    if recipe.vacancy is None:
+        raise ValueError(f"recipe {recipe.name} has no vacancy")
+    crystal = recipe.crystal(recipe.directions[0])
+    x, y = (np.array(recipe.vacancy[:2]) + 0.5) * crystal.a
+    x0, y0 = recipe.grid().origin_A
+    col = ((x - x0) % crystal.extent) / recipe.step_A
+    row = ((y0 - y) % crystal.extent) / recipe.step_A
+    return float(row), float(col)
 
 
 def simulate_recipe(
