@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ferromap.training.filtering import magnitude_filter
+from ferromap.core.shift import magnitude_filter
 
 
 @dataclass(frozen=True)

@@ -194,18 +194,10 @@ def _client(address: str | None):
         raise FerromapError(f"cannot connect to the dask scheduler at {address}: {exc}") from None
 
 
-def check_model_fits(ds, model) -> None:
-    """Refuse a model whose class set differs from the one the dataset was labelled with."""
-    classes = ds.metadata.get("classes")
-    if classes and list(classes.get("names", [])) != list(model.info.classes.names):
-        raise FerromapError(f"model {model.info.name} predicts {', '.join(model.info.classes.names)} "
-                            f"but the dataset is labelled with {', '.join(classes['names'])}")
-
-
 def cmd_predict(args) -> int:
     """Polarization maps of a dataset (the file contract of CONVENTIONS.md)."""
     from ferromap.export import check_output_dir, export_maps
-    from ferromap.inference import predict_dataset
+    from ferromap.inference import check_model_fits, predict_dataset
     from ferromap.models.store import load_model
 
     out = check_output_dir(Path(args.out), args.force)

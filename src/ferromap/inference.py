@@ -84,6 +84,15 @@ class PolarizationMaps:
         }
 
 
+def check_model_fits(dataset: Dataset4D, model) -> None:
+    """Refuse a model whose class set differs from the one the dataset was labelled with."""
+    classes = dataset.metadata.get("classes")
+    if classes and list(classes.get("names", [])) != list(model.info.classes.names):
+        raise FerromapError(f"model {model.info.name} predicts "
+                            f"{', '.join(model.info.classes.names)} but the dataset is labelled "
+                            f"with {', '.join(classes['names'])}")
+
+
 def _check(dataset: Dataset4D, model) -> tuple[int, tuple[int, int]]:
     info = model.info
     win = window_size(info.crop_size, dataset.calibration.mrad_per_px, info.mrad_per_px)

@@ -267,7 +267,7 @@ class PolarizationWidget(Container):
         ds = self.dataset
 
         def job(progress, cancel):
-            from ferromap.cli import check_model_fits
+            from ferromap.inference import check_model_fits
 
             model = load_model(name, device=device)
             check_model_fits(ds, model)

@@ -114,3 +114,25 @@ def magnitude_angle(shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     magnitude = np.hypot(shift[..., 0], shift[..., 1])
     angle = np.rad2deg(np.arctan2(-shift[..., 0], shift[..., 1])) % 360.0
     return magnitude, angle
+
+
+def magnitude_filter(magnitude: np.ndarray) -> np.ndarray:
+    """Boolean mask of positions whose normalised CoM-shift magnitude exceeds the scan mean.
+
+    Parameters
+    ----------
+    magnitude : numpy.ndarray
+        CoM-shift magnitude map of one scan (NaN = no CoM, never kept).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the same shape.
+    """
+    m = np.asarray(magnitude, dtype=np.float64)
+    ok = np.isfinite(m)
+    if not ok.any():
+        return np.zeros(m.shape, bool)
+    lo, hi = m[ok].min(), m[ok].max()
+    norm = np.where(ok, (m - lo) / (hi - lo if hi > lo else 1.0), -np.inf)
+    return norm > norm[ok].mean()

@@ -10,27 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ferromap.core.shift import magnitude_filter
 
-def magnitude_filter(magnitude: np.ndarray) -> np.ndarray:
-    """Boolean mask of positions whose normalised CoM-shift magnitude exceeds the scan mean.
-
-    Parameters
-    ----------
-    magnitude : numpy.ndarray
-        CoM-shift magnitude map of one scan (NaN = no CoM, never kept).
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean mask of the same shape.
-    """
-    m = np.asarray(magnitude, dtype=np.float64)
-    ok = np.isfinite(m)
-    if not ok.any():
-        return np.zeros(m.shape, bool)
-    lo, hi = m[ok].min(), m[ok].max()
-    norm = np.where(ok, (m - lo) / (hi - lo if hi > lo else 1.0), -np.inf)
-    return norm > norm[ok].mean()
+__all__ = ["filter_per_scan", "magnitude_filter"]
 
 
 def filter_per_scan(magnitude: np.ndarray, scan_ids: np.ndarray) -> np.ndarray:
