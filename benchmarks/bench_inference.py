@@ -29,8 +29,8 @@ from ferromap.io import open_4dstem
 from ferromap.models import load_model
 
 
-def model_only(device: str, n: int = 4096) -> float:
-    model = load_model("conv-proto", device=device)
+def model_only(device: str, n: int = 4096, precision: str = "auto") -> float:
+    model = load_model("conv-proto", device=device, precision=precision)
     crops = np.random.default_rng(0).random((n, 64, 64), dtype=np.float32)
     model.predict(crops[:512])
     t = time.perf_counter()
@@ -67,10 +67,19 @@ def main() -> None:
     import torch
 
     result = {"torch_threads": torch.get_num_threads(),
-              "model_only_cpu_patterns_per_s": round(model_only("cpu"))}
+              "cpu_precision_auto": load_model("conv-proto", device="cpu").precision,
+              "model_only_cpu_fp32_patterns_per_s": round(model_only("cpu", precision="fp32")),
+              "model_only_cpu_auto_patterns_per_s": round(model_only("cpu"))}
     if torch.cuda.is_available():
         result["model_only_cuda_patterns_per_s"] = round(model_only("cuda", 65536))
         result["cuda_device"] = torch.cuda.get_device_name(0)
+    from ferromap.data import load_sample
+    from ferromap.training.preprocess import dataset_crops
+
+    crops = dataset_crops(load_sample("two-domain")[0]).crops
+    fp = load_model("conv-proto", device="cpu", precision="fp32").predict(crops)
+    bf = load_model("conv-proto", device="cpu", precision="bf16").predict(crops)
+    result["bf16_fp32_label_agreement_on_sample"] = round(float((fp.labels == bf.labels).mean()), 4)
     path = make_npy(DATA / f"infer_{args.scan[0]}x{args.scan[1]}x64.npy", tuple(args.scan), 64)
     for name in ("conv-proto", "pca-knn"):
         rate, sum_rate = end_to_end(path, name)

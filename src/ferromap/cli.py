@@ -202,7 +202,7 @@ def cmd_predict(args) -> int:
 
     out = check_output_dir(Path(args.out), args.force)
     ds = _open(args)
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, precision=args.precision)
     check_model_fits(ds, model)
     client = _client(args.scheduler)
     try:
@@ -212,6 +212,7 @@ def cmd_predict(args) -> int:
         if client is not None:
             client.close()
     maps.extra["device"] = model.device
+    maps.extra["precision"] = getattr(model, "precision", "fp32")
     export_maps(maps, out, force=True, source=ds.source, scan_step_nm=ds.calibration.scan_step_nm)
     print(f"{maps.n_patterns} patterns in {maps.seconds:.1f} s: majority class "
           f"{maps.majority_class()}; maps written to {out}")
@@ -260,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mrad-per-px", type=float, help="detector sampling if the file lacks it")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--scheduler", help="dask.distributed scheduler address (tcp://host:port)")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                   help="encoder compute type (auto: bf16 on CPUs with native bfloat16)")
     p.add_argument("--force", action="store_true", help="replace results of an earlier run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)

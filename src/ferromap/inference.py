@@ -8,8 +8,6 @@ model. Only per-position results are kept. The napari plugin and the CLI both ca
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -106,21 +104,15 @@ def _check(dataset: Dataset4D, model) -> tuple[int, tuple[int, int]]:
     return win, dataset.frame_shape
 
 
-@contextlib.contextmanager
-def _one_torch_thread_per_worker(model, scheduler):
-    """On CPU, dask runs one block per core; each block's model call then uses one torch
-    thread, instead of every block spawning a thread per core (oversubscription)."""
-    if scheduler is not None or model.info.kind != "torch" or model.device != "cpu":
-        yield
-        return
-    import torch
+def _release_free_memory() -> None:
+    """Give freed heap back to the OS (glibc keeps per-thread arenas of torch's activations)."""
+    import ctypes
+    import ctypes.util
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(os.environ.get("FERROMAP_TORCH_THREADS", "1")))
     try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _staged(progress: ProgressCallback | None, stage: int, weights=(0.15, 0.85)):
@@ -176,12 +168,13 @@ def predict_dataset(
     size, n = model.info.crop_size, len(model.info.classes)
 
     def kernel(block: np.ndarray) -> np.ndarray:
-        pred = model.predict(preprocess_crops(block, origin, win, size))
-        return np.concatenate([pred.probs, pred.distance[:, None]], axis=1)
+        pred = model.predict(preprocess_crops(block, origin, win, size), batch=128)
+        out = np.concatenate([pred.probs, pred.distance[:, None]], axis=1)
+        _release_free_memory()
+        return out
 
-    with _one_torch_thread_per_worker(model, scheduler):
-        out = map_patterns(dataset.data, kernel, n + 1, progress=_staged(progress, 1),
-                           cancel=cancel, scheduler=scheduler)
+    out = map_patterns(dataset.data, kernel, n + 1, progress=_staged(progress, 1), cancel=cancel,
+                       scheduler=scheduler)
     probs, distance = out[..., :n], out[..., n]
     empty = ~np.isfinite(com).all(axis=-1)
     labels = np.where(empty, NOT_CLASSIFIED, probs.argmax(axis=-1)).astype(np.uint8)

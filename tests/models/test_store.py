@@ -108,3 +108,18 @@ def test_wrong_crop_size_is_a_clear_error(tmp_path):
 
     with pytest.raises(FerromapError, match="expects 16-px crops"):
         load_model(path, device="cpu").predict(np.zeros((2, 32, 32), np.float32))
+
+
+def test_shipped_conv_proto_bf16_agrees_with_fp32():
+    from ferromap.data import load_sample
+    from ferromap.models.store import resolve_precision
+    from ferromap.training.preprocess import dataset_crops
+
+    assert resolve_precision("auto", "cuda") == "fp32"
+    assert resolve_precision("auto", "cpu") in ("fp32", "bf16")
+    ds, _ = load_sample("two-domain")
+    crops = dataset_crops(ds).crops
+    fp = load_model("conv-proto", device="cpu", precision="fp32").predict(crops)
+    bf = load_model("conv-proto", device="cpu", precision="bf16").predict(crops)
+    assert (fp.labels == bf.labels).mean() > 0.98
+    assert np.abs(fp.probs - bf.probs).max() < 0.02

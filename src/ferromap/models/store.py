@@ -69,6 +69,24 @@ class ModelInfo:
             raise ModelFileError(f"{where}: malformed model.json ({exc})") from None
 
 
+def resolve_precision(precision: str, device: str) -> str:
+    """``"auto"`` → bf16 on CPUs with native bfloat16 (AVX512-BF16/AMX), else fp32.
+
+    On this project's CPU, bf16 nearly doubles conv-proto throughput and agrees with fp32 on
+    >= 99.7 % of labels (benchmarks/bench_inference.py records both).
+    """
+    if precision != "auto":
+        return precision
+    import torch
+
+    if device == "cpu" and torch.backends.mkldnn.is_available():
+        try:
+            return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+        except (AttributeError, RuntimeError):
+            return "fp32"
+    return "fp32"
+
+
 def resolve_device(device: str = "auto") -> str:
     """``"auto"`` → ``"cuda"`` when available else ``"cpu"``; a clear error for absent CUDA."""
     import torch
@@ -159,11 +177,12 @@ def shipped_model_path(name: str) -> Path:
     return Path(str(files("ferromap") / "models" / "weights" / name))
 
 
-def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "fp32"
+def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "auto"
                ) -> LoadedModel:
     """Load a shipped model (``"conv-proto"``, ``"pca-knn"``) or a model folder.
 
-    ``precision="bf16"`` runs the encoder in bfloat16 (see :class:`LoadedModel`).
+    ``precision`` is ``"fp32"``, ``"bf16"`` (encoder in bfloat16) or ``"auto"``
+    (:func:`resolve_precision`).
 
     Raises
     ------
@@ -185,8 +204,9 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
         return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"))
     if info.kind != "torch":
         raise ModelFileError(f"{path}: unknown model kind {info.kind!r}")
-    return LoadedModel(info, _load_torch(path / "weights.safetensors", info),
-                       resolve_device(device), precision)
+    device = resolve_device(device)
+    return LoadedModel(info, _load_torch(path / "weights.safetensors", info), device,
+                       resolve_precision(precision, device))
 
 
 def _load_pca_knn(path: Path):
