@@ -7,17 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic import disk
+
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-
-
-def disk(shape, center, radius, *, supersample=8, value=100.0):
-    """Anti-aliased uniform disk (exact sub-pixel centroid up to ~1e-3 px)."""
-    s = supersample
-    rr, cc = np.mgrid[0 : shape[0] * s, 0 : shape[1] * s]
-    rr = (rr + 0.5) / s - 0.5
-    cc = (cc + 0.5) / s - 0.5
-    inside = np.hypot(rr - center[0], cc - center[1]) <= radius
-    return value * inside.reshape(shape[0], s, shape[1], s).mean(axis=(1, 3))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from conftest import disk
+from synthetic import disk
 
 
 def run(*args):

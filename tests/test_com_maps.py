@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import disk
 from ferromap.com_maps import compute_com_maps
 from ferromap.core.shift import reference_plane, rotate_vectors
 from ferromap.io import open_4dstem
+from synthetic import disk
 
 
 def make_dataset(tmp_path, shifts, *, ramp=(0.0, 0.0), hot=None):

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import disk
 from ferromap.classes import KNN8
 from ferromap.core.crop import crop_origin, preprocess_crops
 from ferromap.errors import Cancelled, FerromapError
 from ferromap.inference import predict_dataset
 from ferromap.io.dataset import Calibration, Dataset4D
 from ferromap.models import LoadedModel, ModelInfo, PolarizationNet
+from synthetic import disk
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import disk
 from ferromap.core.com import center_of_mass
 from ferromap.core.crop import crop_origin, crop_patterns, minmax_normalize
+from synthetic import disk
 
 
 def mirrored_origin(global_com, size, frame_shape):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from conftest import disk
 from ferromap.core.hotpixels import find_hot_pixels
+from synthetic import disk
 
 
 def test_finds_persistent_hot_pixel_not_moving_disk():

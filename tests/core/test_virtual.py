@@ -4,8 +4,8 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from conftest import disk
 from ferromap.core.virtual import annulus_mask, estimate_bf_disk, virtual_image
+from synthetic import disk
 
 
 def test_virtual_image_matches_naive_on_numpy_and_dask():

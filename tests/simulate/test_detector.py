@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import disk
 from ferromap.core.com import center_of_mass
 from ferromap.simulate.detector import apply_detector, descan_shifts
 from ferromap.simulate.domains import compose, halves
+from synthetic import disk
 
 
 @pytest.fixture

@@ -1,23 +1,8 @@
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-
-def toy_crops(n_per_class: int = 40, size: int = 16, seed: int = 0):
-    """Disks whose bright side points in the class direction (8 KNN classes), with noise."""
-    rng = np.random.default_rng(seed)
-    rr, cc = np.mgrid[0:size, 0:size] - (size - 1) / 2
-    crops, labels = [], []
-    for c in range(8):
-        t = np.deg2rad(45 * c)
-        u = np.array([-np.sin(t), np.cos(t)])  # (row, col) unit vector
-        for _ in range(n_per_class):
-            disk = (np.hypot(rr, cc) < size / 3).astype(float)
-            img = disk * (1 + 0.5 * (rr * u[0] + cc * u[1]) / size) + rng.normal(0, 0.03, rr.shape)
-            crops.append((img - img.min()) / (img.max() - img.min()))
-            labels.append(c)
-    return np.array(crops, np.float32), np.array(labels, np.int64)
+from synthetic import toy_crops
 
 
 @pytest.fixture
