@@ -56,3 +56,15 @@ def test_writer_writes_tiff_and_png_with_legend(tmp_path):
     paths = write_polarization(str(tmp_path / "map.tif"), labels, {"name": "polarization"})
     assert [p[-4:] for p in paths] == [".tif", ".png"]
     np.testing.assert_array_equal(tifffile.imread(paths[0]), labels)
+
+
+def test_reader_turns_unexpected_errors_into_notifications(tmp_path, errors, monkeypatch):
+    import ferromap.io
+
+    def explode(path):
+        raise KeyError("corrupt header field")
+
+    monkeypatch.setattr(ferromap.io, "open_4dstem", explode)
+    np.save(tmp_path / "d.npy", np.zeros((2, 2, 4, 4)))
+    assert get_reader(str(tmp_path / "d.npy"))(str(tmp_path / "d.npy")) == []
+    assert "corrupt header field" in errors[-1]

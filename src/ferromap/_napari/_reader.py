@@ -26,14 +26,13 @@ def get_reader(path: str | list[str]):
 
 def read_dataset(path: str | list[str]) -> list[tuple]:
     """Open a dataset: the lazy 4-D data and a virtual bright-field navigation image."""
-    from ferromap.errors import FerromapError
     from ferromap.io import open_4dstem
 
     path = path[0] if isinstance(path, list) else path
     try:
         return read_dataset_layers(open_4dstem(path), Path(path).name)
-    except (FerromapError, ValueError, OSError) as exc:
-        _notify(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a reader never raises: every failure is a notification
+        _notify(str(exc) or type(exc).__name__)
         return []
 
 
