@@ -11,6 +11,7 @@ Example (TOML)::
     seed = 888
     epochs = 20
     out = "models/conv-proto"
+    # init_from = "conv-proto"             # fine-tune a shipped model or a model folder
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class TrainConfig:
     device: str = "auto"
     out: str | None = None
     max_train: int | None = None  # cap on training patterns (subsampled, stratified)
+    init_from: str | None = None  # start from this model's weights (fine-tuning)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -75,6 +77,8 @@ class TrainConfig:
             raise FerromapError(f"{path.name}: 'train' (list of labelled datasets) is required")
         base = path.parent
         raw["train"] = [str((base / p) if not Path(p).is_absolute() else p) for p in raw["train"]]
-        if raw.get("out"):
-            raw["out"] = str(base / raw["out"]) if not Path(raw["out"]).is_absolute() else raw["out"]
+        for key in ("out", "init_from"):
+            value = raw.get(key)
+            if value and not Path(value).is_absolute() and value not in ("conv-proto", "pca-knn"):
+                raw[key] = str(base / value)
         return cls(**raw)

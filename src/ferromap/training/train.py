@@ -147,13 +147,16 @@ def _fit_torch(config, data, tr, va, device, progress, cancel):
     from ferromap.training.loop import seed_everything, train_network
 
     seed_everything(config.seed)
-    kwargs = dict(config.encoder_kwargs)
-    if config.model == "conv":
-        kwargs.setdefault("size", config.crop_size)
-    net = PolarizationNet(config.model, config.head, data.classes, kwargs, config.input_norm,
-                          config.crop_size)
     augment = _augmenter(config)
-    if config.input_norm != "none":
+    if config.init_from:
+        net = _initial_network(config, data)
+    else:
+        kwargs = dict(config.encoder_kwargs)
+        if config.model == "conv":
+            kwargs.setdefault("size", config.crop_size)
+        net = PolarizationNet(config.model, config.head, data.classes, kwargs, config.input_norm,
+                              config.crop_size)
+    if config.input_norm != "none" and not config.init_from:
         sample = data.crops[tr[:: max(1, len(tr) // 4000)]]
         if augment is not None:
             rng = np.random.default_rng(config.seed)
@@ -171,6 +174,25 @@ def _fit_torch(config, data, tr, va, device, progress, cancel):
             emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
         net.head.set_prototypes(emb, torch.from_numpy(data.labels[va]).to(device))
     return net, history
+
+
+def _initial_network(config: TrainConfig, data: LabelledCrops):
+    """The network of ``config.init_from`` (its input statistics are kept), checked against
+    the data's classes and the config's crop size."""
+    from ferromap.models.store import load_model
+
+    base = load_model(config.init_from, device="cpu", precision="fp32")
+    if base.info.kind != "torch":
+        raise FerromapError(f"init_from={config.init_from}: only torch models can be fine-tuned")
+    if base.info.classes.names != data.classes.names:
+        raise FerromapError(f"init_from model predicts {', '.join(base.info.classes.names)}; the "
+                            f"data is labelled {', '.join(data.classes.names)}")
+    if base.info.crop_size != config.crop_size:
+        raise FerromapError(f"init_from model uses {base.info.crop_size}-px crops, the config "
+                            f"{config.crop_size}")
+    net = base.net.train()
+    net.config = dict(net.config)
+    return net
 
 
 def default_out(config: TrainConfig) -> Path:

@@ -1,0 +1,45 @@
+"""train_model end to end on toy crops: save, reload, fine-tune from a saved model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferromap.classes import KNN8, ClassSet
+from ferromap.errors import FerromapError
+from ferromap.models import load_model
+from ferromap.training.config import TrainConfig
+from ferromap.training.train import LabelledCrops, train_model
+
+
+def labelled(toy, classes=KNN8):
+    x, y = toy
+    mag = np.ones(len(y))
+    return LabelledCrops(x, y, mag, y.copy(), 3.17, classes)
+
+
+def config(tmp_path, name, **kw):
+    settings = {"crop_size": 16, "epochs": 3, "batch_size": 32, "lr": 3e-3, "augment": False,
+                "filter": False, **kw}
+    return TrainConfig(train=[], name=name, out=str(tmp_path / name), **settings)
+
+
+def test_train_save_reload_and_fine_tune(tmp_path, toy):
+    model, record = train_model(config(tmp_path, "base"), labelled(toy))
+    assert record["val_accuracy"] > 0.8
+    loaded = load_model(tmp_path / "base", device="cpu", precision="fp32")
+    np.testing.assert_allclose(loaded.predict(toy[0]).probs, model.predict(toy[0]).probs,
+                               atol=1e-5)
+    tuned, rec2 = train_model(config(tmp_path, "tuned", init_from=str(tmp_path / "base"),
+                                     epochs=1, lr=1e-4), labelled(toy))
+    assert rec2["val_accuracy"] > 0.8  # started from the trained weights, not from scratch
+    base_w = loaded.net.state_dict()["head.fc.weight"]
+    assert not np.allclose(tuned.net.state_dict()["head.fc.weight"].cpu(), base_w)
+
+
+def test_fine_tuning_refuses_another_class_set(tmp_path, toy):
+    train_model(config(tmp_path, "base"), labelled(toy))
+    other = ClassSet(tuple(f"c{i}" for i in range(8)), (None,) * 8)
+    with pytest.raises(FerromapError, match="predicts RM"):
+        train_model(config(tmp_path, "x", init_from=str(tmp_path / "base")),
+                    labelled(toy, other))
