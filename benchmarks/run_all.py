@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_com.py", "bench_read_latency.py", "bench_memory.py", "bench_simulate.py",
-           "bench_inference.py", "bench_click_latency.py"]
+SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
+           ["bench_memory.py", "--command", "predict"], ["bench_simulate.py"],
+           ["bench_inference.py", "--big"], ["bench_click_latency.py"],
+           ["bench_anomaly.py"],  # needs `make datasets` (and test-pristine-rd)
+           ]
 
 if __name__ == "__main__":
-    for script in SCRIPTS:
-        print(f"== {script}", flush=True)
-        cmd = [sys.executable, str(HERE / script)]
+    for script, *args in SCRIPTS:
+        print(f"== {script} {' '.join(args)}", flush=True)
+        cmd = [sys.executable, str(HERE / script), *args]
         if script == "bench_click_latency.py":
             cmd = ["xvfb-run", "-a", *cmd]
         subprocess.run(cmd, check=True, cwd=HERE)
