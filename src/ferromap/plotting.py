@@ -129,6 +129,19 @@ def draw_class_legend(ax, classes: ClassSet) -> None:
     ax.set_title("class (Nb shift)", fontsize=8)
 
 
+def draw_outline(ax, mask: np.ndarray, step_nm: float | None = None):
+    """Outline the True region of a ``(rows, cols)`` mask on a scan-map axes.
+
+    Contour coordinates are given explicitly as (col, row) · step, so the outline sits on
+    the same positions as the image whatever the axis direction (row 0 at the top).
+    """
+    if not mask.any():
+        return None
+    step = step_nm or 1.0
+    rows, cols = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]] * step
+    return ax.contour(cols, rows, mask.astype(float), levels=[0.5], colors="k", linewidths=1.0)
+
+
 def save_polarization_map(path: str | Path, maps, *, scan_step_nm: float | None = None) -> Path:
     """Polarization classes (pale = low information, black outline = anomaly) and confidence.
 
@@ -151,9 +164,7 @@ def save_polarization_map(path: str | Path, maps, *, scan_step_nm: float | None 
     ax = fig.add_subplot(grid[0])
     ax.imshow(label_rgb(maps.labels, maps.classes, maps.low_info), extent=extent,
               interpolation="nearest")
-    if maps.anomaly_mask.any():
-        ax.contour(maps.anomaly_mask.astype(float), levels=[0.5], colors="k", linewidths=1.0,
-                   extent=[extent[0], extent[1], extent[3], extent[2]], origin="upper")
+    draw_outline(ax, maps.anomaly_mask, scan_step_nm)
     ax.set(title=f"polarization: majority {maps.majority_class()}",
            xlabel=f"scan col ({unit})", ylabel=f"scan row ({unit})")
     ax2 = fig.add_subplot(grid[1])
