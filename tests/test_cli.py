@@ -75,3 +75,17 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, args, message):
 def test_real_merlin_raw_is_rejected(realdata):
     res = run("info", realdata / "merlin/Single_1_Frame_CounterDepth_1_Rows_256RAW.mib")
     assert res.returncode != 0 and "unsupported" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_unexpected_errors_are_one_line_too(tmp_path, monkeypatch, capsys):
+    from ferromap import cli
+
+    def explode(args):
+        raise KeyError("bad header field")
+
+    monkeypatch.setattr(cli, "_open", explode)
+    assert cli.main(["info", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "KeyError" in err[0] and "--debug" in err[0]
+    with pytest.raises(KeyError):
+        cli.main(["--debug", "info", str(tmp_path)])

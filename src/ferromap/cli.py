@@ -219,6 +219,12 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _add_output(p: argparse.ArgumentParser, out_help: str, *, required: bool = True) -> None:
+    p.add_argument("--out", required=required, help=out_help)
+    p.add_argument("--force", action="store_true", help="replace the results of an earlier run")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def _add_input(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="dataset file, folder of per-position TIFFs, or sample:NAME "
                    "(sample:two-domain, sample:single-ru)")
@@ -243,32 +249,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("com", help="centre-of-mass shift maps and virtual images")
     _add_input(p)
-    p.add_argument("--out", required=True, help="output folder")
+    _add_output(p, "output folder")
     p.add_argument("--reference", choices=("mean", "plane"), default="mean",
                    help="shift reference: global mean CoM or fitted descan plane")
     p.add_argument("--rotation", default="0", help="scan-detector rotation in degrees, or 'auto'")
     p.add_argument("--flip", action="store_true", help="mirror detector rows before rotating")
     p.add_argument("--mrad-per-px", type=float, help="detector angular sampling")
     p.add_argument("--keep-hot-pixels", action="store_true", help="do not mask hot pixels")
-    p.add_argument("--force", action="store_true", help="replace results of an earlier run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_com)
 
     p = sub.add_parser("predict", help="polarization maps of a dataset with a trained model")
     _add_input(p)
-    p.add_argument("--out", required=True, help="output folder")
+    _add_output(p, "output folder")
     p.add_argument("--model", default="conv-proto", help="conv-proto, pca-knn or a model folder")
     p.add_argument("--mrad-per-px", type=float, help="detector sampling if the file lacks it")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--scheduler", help="dask.distributed scheduler address (tcp://host:port)")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                    help="encoder compute type (auto: bf16 on CPUs with native bfloat16)")
-    p.add_argument("--force", action="store_true", help="replace results of an earlier run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("simulate", help="simulate KNN 4D-STEM data with abTEM (simulate extra)")
-    p.add_argument("--out", required=True, help="destination .zarr folder or .npy file")
+    _add_output(p, "destination .zarr folder or .npy file")
     p.add_argument("--recipe", help="a named data set (train-20nm, test-20nm, test-50nm, ...)")
     p.add_argument("--domains", nargs=2, metavar=("LEFT", "RIGHT"),
                    help="two-domain map with a vertical wall, e.g. MU RM")
@@ -280,15 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dose", type=float, help="electrons per pattern (default: noise-free)")
     p.add_argument("--d-nb", type=float, help="Nb displacement in Å (default 0.15)")
     p.add_argument("--seed", type=int)
-    p.add_argument("--force", action="store_true", help="replace an existing output")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("train", help="train a model from a TOML/YAML config")
     p.add_argument("--config", required=True, help="training config (.toml or .yaml)")
-    p.add_argument("--out", help="model folder (overrides the config's 'out')")
-    p.add_argument("--force", action="store_true", help="replace an existing model folder")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    _add_output(p, "model folder (overrides the config's 'out')", required=False)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy and majority class on labelled datasets")
@@ -313,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ferromap: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - never a traceback unless --debug
+        if args.debug:
+            raise
+        print(f"ferromap: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug "
+              "for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
