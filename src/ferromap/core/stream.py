@@ -17,7 +17,33 @@ from ferromap.errors import Cancelled
 
 ProgressCallback = Callable[[int, int], None]
 Kernel = Callable[[np.ndarray], np.ndarray]
-_CHUNK_BYTES = 32 * 2**20
+TARGET_CHUNK_BYTES = 32 * 2**20
+
+
+def scan_chunks(
+    shape: tuple[int, ...], itemsize: int, target_bytes: int = TARGET_CHUNK_BYTES
+) -> tuple[int, int, int, int]:
+    """Chunk shape for a 4-D dataset: whole patterns, whole scan rows when they fit.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        ``(rows, cols, k_rows, k_cols)``.
+    itemsize : int
+        Bytes per element.
+    target_bytes : int, optional
+        Approximate bytes per chunk.
+
+    Returns
+    -------
+    tuple of int
+        Chunk shape; the detector axes are never split.
+    """
+    rows, cols, kr, kc = (int(n) for n in shape)
+    per_chunk = max(1, target_bytes // max(1, kr * kc * itemsize))
+    if per_chunk >= cols:
+        return (max(1, min(rows, per_chunk // cols)), cols, kr, kc)
+    return (1, per_chunk, kr, kc)
 
 
 def as_dask(data) -> da.Array:
@@ -26,10 +52,10 @@ def as_dask(data) -> da.Array:
         arr = data
     else:
         arr = np.asarray(data) if not hasattr(data, "shape") else data
-        rows, cols, kr, kc = arr.shape
-        per = max(1, _CHUNK_BYTES // max(1, kr * kc * arr.dtype.itemsize))
-        chunks = (max(1, min(rows, per // cols)), cols) if per >= cols else (1, per)
-        arr = da.from_array(arr, chunks=(*chunks, kr, kc))
+        if arr.ndim != 4:
+            raise ValueError(f"expected a 4-D (scan_row, scan_col, k_row, k_col) array, "
+                             f"got {arr.shape}")
+        arr = da.from_array(arr, chunks=scan_chunks(arr.shape, arr.dtype.itemsize))
     if arr.ndim != 4:
         raise ValueError(f"expected a 4-D (scan_row, scan_col, k_row, k_col) array, got {arr.shape}")
     if len(arr.chunks[2]) > 1 or len(arr.chunks[3]) > 1:

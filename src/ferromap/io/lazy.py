@@ -14,34 +14,9 @@ from collections.abc import Callable, Sequence
 import dask.array as da
 import numpy as np
 
-TARGET_CHUNK_BYTES = 32 * 2**20
+from ferromap.core.stream import scan_chunks
 
-
-def scan_chunks(
-    shape: Sequence[int], itemsize: int, target_bytes: int = TARGET_CHUNK_BYTES
-) -> tuple[int, int, int, int]:
-    """Chunk shape for a 4-D dataset: whole patterns, whole scan rows when they fit.
-
-    Parameters
-    ----------
-    shape : sequence of int
-        ``(rows, cols, k_rows, k_cols)``.
-    itemsize : int
-        Bytes per element.
-    target_bytes : int, optional
-        Approximate bytes per chunk.
-
-    Returns
-    -------
-    tuple of int
-        Chunk shape; the detector axes are never split.
-    """
-    rows, cols, kr, kc = (int(n) for n in shape)
-    per_chunk = max(1, target_bytes // max(1, kr * kc * itemsize))
-    if per_chunk >= cols:
-        return (max(1, min(rows, per_chunk // cols)), cols, kr, kc)
-    return (1, per_chunk, kr, kc)
-
+__all__ = ["FrameSource", "MultipageTiffFrames", "RawFrames", "TiffFolderFrames", "scan_chunks"]
 
 def _normalise_key(key, shape: Sequence[int]) -> tuple[list, list[bool]]:
     """Expand ``key`` to one slice per axis; remember which axes were integer-indexed."""
