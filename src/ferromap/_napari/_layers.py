@@ -11,9 +11,8 @@ from ferromap.colour import angle_to_rgb, class_colours
 def label_colormap(classes: ClassSet) -> dict:
     """``{label: RGBA}`` in the fixed class colours; 255 (not classified) transparent."""
     colours = class_colours(classes)
-    cmap = {None: (0, 0, 0, 0), 0: tuple(colours[0]) + (1.0,), NOT_CLASSIFIED: (0, 0, 0, 0)}
-    cmap.update({i: tuple(c) + (1.0,) for i, c in enumerate(colours)})
-    return cmap
+    cmap = {i: tuple(c) + (1.0,) for i, c in enumerate(colours)}
+    return {**cmap, None: (0, 0, 0, 0), NOT_CLASSIFIED: (0, 0, 0, 0)}
 
 
 def scan_scale(step_nm: float | None) -> tuple[float, float]:

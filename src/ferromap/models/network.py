@@ -43,7 +43,7 @@ class Prediction:
 class InputNorm(nn.Module):
     """Per-pixel standardisation of min-max crops with training statistics (optionally of √x).
 
-    Polarization changes a diffraction pattern by about a percent; subtracting the training
+    Polarization changes a diffraction pattern only slightly; subtracting the training
     mean pattern and dividing by the per-pixel spread exposes that change to the first
     convolution. The statistics are buffers, saved with the weights.
 

@@ -11,15 +11,13 @@ Order per crop:
    * RandomBrightnessContrast(±0.15, ±0.15) (p = 0.3);
    * GaussNoise with standard deviation 1-5 % of the [0, 1] range, zero mean. The published
      code used the library default (p = 0.2), which changed between versions and is far too
-     strong on [0, 1] images. OFF by default (``p_gauss_noise = 0``): in our runs any additive
-     Gaussian noise we tried (std 0.2-5 % of the range, p = 0.2) stopped the Conv model from
-     learning within 3 epochs, while Poisson shot noise, the physical noise of a counting
-     detector, did not. Set ``p_gauss_noise`` to use it.
+     strong on [0, 1] images. OFF by default (``p_gauss_noise = 0``): with it the Conv model
+     stays at or near chance in short runs while Poisson shot noise, the physical noise of a counting
+     detector, does not (docs/ablation.md, benchmarks/ablation_training.py). Set
+     ``p_gauss_noise`` to use it.
 
 4. min-max renormalisation. Inference inputs are always min-max normalised, so training
    inputs must be too; brightness/contrast then acts only through the clipping it causes.
-   (Without this step a ±15 % brightness offset, 15× the ~1 % polarization signal, stopped
-   the Conv model from learning at all in our runs.)
 """
 
 from __future__ import annotations
