@@ -13,7 +13,8 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
            ["bench_memory.py", "--command", "predict"], ["bench_simulate.py"],
            ["bench_inference.py", "--big"], ["bench_click_latency.py"],
-           ["bench_anomaly.py"],  # needs `make datasets` (and test-pristine-rd)
+           # these two need `make datasets`:
+           ["bench_anomaly.py"], ["ablation_training.py"], ["evaluate_models.py"],
            ]
 
 if __name__ == "__main__":
