@@ -24,3 +24,15 @@ def test_colour_wheel_neighbours_are_close_and_opposites_far():
     assert angle_to_rgb(np.array(np.nan)).tolist() == [0, 0, 0]
     boracite = ClassSet(("none", "vertical", "horizontal"), (None, 90.0, 0.0))
     assert class_colours(boracite).shape == (3, 3)
+
+
+def test_user_class_sets_parse_and_get_distinct_colours():
+    three = ClassSet.parse("none, vertical ,horizontal")
+    assert three.names == ("none", "vertical", "horizontal")
+    assert ClassSet.parse(", ".join(KNN8.names)) is KNN8
+    colours = class_colours(three)
+    assert colours.argmax(axis=1).tolist() == [0, 1, 2]  # red, green, blue as the RGB map
+    with pytest.raises(ValueError, match="at least two"):
+        ClassSet.parse("none")
+    with pytest.raises(ValueError, match="unique"):
+        ClassSet.parse("a, a")

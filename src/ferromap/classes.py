@@ -59,6 +59,19 @@ class ClassSet:
         """Inverse of :meth:`to_dict`."""
         return cls(tuple(d["names"]), tuple(d["angles_deg"]))
 
+    @classmethod
+    def parse(cls, text: str) -> ClassSet:
+        """A user's class set from ``"none, vertical, horizontal"`` (KNN8 for its names).
+
+        Classes typed by the user carry no direction; the 8 KNN names give :data:`KNN8`.
+        """
+        names = tuple(n.strip() for n in text.replace(";", ",").split(",") if n.strip())
+        if len(names) < 2:
+            raise ValueError(f"give at least two class names separated by commas, not {text!r}")
+        if names == KNN8.names:
+            return KNN8
+        return cls(names, (None,) * len(names))
+
 
 KNN8 = ClassSet(
     names=("RM", "RU", "MU", "LU", "LM", "LD", "MD", "RD"),

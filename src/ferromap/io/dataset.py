@@ -122,7 +122,8 @@ class Dataset4D:
             raise IndexError(f"scan position ({row}, {col}) is outside the {rows}x{cols} scan")
         if self.read_one is not None:
             return np.asarray(self.read_one(row, col)).astype(self.data.dtype, copy=False)
-        return np.asarray(self.data[row, col].compute(scheduler="synchronous"))
+        one = self.data[row, col]
+        return np.asarray(one.compute(scheduler="synchronous") if hasattr(one, "compute") else one)
 
     def with_calibration(self, **changes) -> Dataset4D:
         """Copy with some calibration fields replaced (e.g. ``mrad_per_px=1.2``)."""

@@ -24,14 +24,25 @@ class Crops:
     global_com: tuple[float, float]
 
 
-def dataset_crops(
+@dataclass
+class CropGeometry:
+    """Where every pattern of a dataset is cropped (from one streaming CoM pass)."""
+
+    global_com: tuple[float, float]
+    magnitude: np.ndarray  # (rows, cols) CoM-shift magnitude from the global CoM, px
+    window: int  # detector pixels cropped, resampled to ``size``
+    origin: tuple[int, int]
+    size: int
+
+
+def crop_geometry(
     dataset: Dataset4D,
     *,
     size: int = 64,
     model_mrad_per_px: float | None = None,
     progress: ProgressCallback | None = None,
-) -> Crops:
-    """Crop every pattern around the dataset's global CoM (two streaming passes).
+) -> CropGeometry:
+    """The global CoM, the CoM-shift magnitude map and the crop window of a dataset.
 
     Parameters
     ----------
@@ -46,16 +57,42 @@ def dataset_crops(
 
     Returns
     -------
-    Crops
+    CropGeometry
     """
-    com = center_of_mass(dataset.data)
+    com = center_of_mass(dataset.data, progress=progress)
     global_com = tuple(float(v) for v in np.nanmean(com.reshape(-1, 2), axis=0))
     magnitude, _ = magnitude_angle(com_shift(com, reference="mean"))
     win = window_size(size, dataset.calibration.mrad_per_px, model_mrad_per_px)
-    origin = crop_origin(global_com, win, dataset.frame_shape)
+    return CropGeometry(global_com, magnitude, win,
+                        crop_origin(global_com, win, dataset.frame_shape), size)
+
+
+def position_crops(dataset: Dataset4D, positions, geometry: CropGeometry) -> np.ndarray:
+    """``(n, S, S)`` crops of the patterns at ``positions`` (one read each, no full pass)."""
+    g = geometry
+    return np.stack([preprocess_crops(dataset.pattern(r, c)[None], g.origin, g.window, g.size)[0]
+                     for r, c in positions]).astype(np.float32)
+
+
+def dataset_crops(
+    dataset: Dataset4D,
+    *,
+    size: int = 64,
+    model_mrad_per_px: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> Crops:
+    """Crop every pattern around the dataset's global CoM (two streaming passes).
+
+    Parameters are those of :func:`crop_geometry`.
+
+    Returns
+    -------
+    Crops
+    """
+    g = crop_geometry(dataset, size=size, model_mrad_per_px=model_mrad_per_px)
 
     def kernel(block):
-        return preprocess_crops(block, origin, win, size).reshape(len(block), -1)
+        return preprocess_crops(block, g.origin, g.window, size).reshape(len(block), -1)
 
     flat = map_patterns(dataset.data, kernel, size * size, progress=progress)
-    return Crops(flat.reshape(-1, size, size), magnitude, dataset.scan_shape, global_com)
+    return Crops(flat.reshape(-1, size, size), g.magnitude, dataset.scan_shape, g.global_com)

@@ -1,4 +1,4 @@
-"""Adaptive ("binary-search") sampling of scan positions to label, and a label store.
+"""Adaptive ("binary-search") sampling of scan positions to label.
 
 The boracite paper's workflow (METHODS.md §2): label a regular grid with step ``s``; then, for
 each labelled position, find the nearest labelled neighbour within ``√2·s`` that carries a
@@ -11,13 +11,9 @@ positions disagree are proposed, so sampling stays on the walls. No Qt here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-
-from ferromap.io.writers import atomic_path
 
 
 def grid_positions(scan_shape: tuple[int, int], step: int) -> list[tuple[int, int]]:
@@ -131,50 +127,3 @@ def random_positions(scan_shape: tuple[int, int], budget: int, seed: int = 0
     flat = rng.choice(scan_shape[0] * scan_shape[1], size=min(budget, scan_shape[0] * scan_shape[1]),
                       replace=False)
     return [tuple(int(v) for v in divmod(int(i), scan_shape[1])) for i in flat]
-
-
-def save_labels(path: str | Path, labels: dict[tuple[int, int], int], classes: list[str]) -> Path:
-    """Write a label store (JSON: class names and ``[row, col, class]`` entries) atomically."""
-    doc = {"classes": list(classes),
-           "labels": [[r, c, v] for (r, c), v in sorted(labels.items())]}
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(doc, indent=1))
-    return Path(path)
-
-
-def load_labels(path: str | Path) -> tuple[dict[tuple[int, int], int], list[str]]:
-    """Read a label store written by :func:`save_labels`."""
-    doc = json.loads(Path(path).read_text())
-    return {(int(r), int(c)): int(v) for r, c, v in doc["labels"]}, list(doc["classes"])
-
-
-def labelled_crops(dataset, labels: dict[tuple[int, int], int], classes, *, size: int = 64,
-                   model_mrad_per_px: float | None = None):
-    """Training data from labelled positions of a dataset (for ``train_model``).
-
-    Parameters
-    ----------
-    dataset : Dataset4D
-        The scan the labels belong to.
-    labels : dict
-        ``{(row, col): class index}`` from a sampler or a label store.
-    classes : ClassSet
-        The user's class set.
-    size, model_mrad_per_px : int, float
-        Crop size and sampling of the model to train.
-
-    Returns
-    -------
-    ferromap.training.train.LabelledCrops
-    """
-    from ferromap.training.preprocess import dataset_crops
-    from ferromap.training.train import LabelledCrops
-
-    if not labels:
-        raise ValueError("no labelled positions")
-    crops = dataset_crops(dataset, size=size, model_mrad_per_px=model_mrad_per_px)
-    pos = np.array(list(labels))
-    flat = pos[:, 0] * dataset.scan_shape[1] + pos[:, 1]
-    y = np.array(list(labels.values()), dtype=np.int64)
-    return LabelledCrops(crops.crops[flat], y, crops.magnitude.ravel()[flat], y.copy(),
-                         model_mrad_per_px or dataset.calibration.mrad_per_px, classes)

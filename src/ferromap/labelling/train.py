@@ -1,0 +1,139 @@
+"""Training on labelled positions, and mapping the whole scan with the result.
+
+Only the labelled patterns are read (one read each, after one streaming CoM pass for the crop
+window), so labelling a 16 GiB scan never loads it. A network trained from scratch is the
+published Conv encoder with a classification head; with ``init_from`` the shipped KNN
+conv-proto model (or any model folder) is fine-tuned instead, keeping its crop size, sampling
+and input statistics.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from ferromap.classes import ClassSet
+from ferromap.errors import FerromapError
+
+#: Optimisation steps a labelled set gets, whatever its size (few labels -> more epochs).
+TARGET_STEPS = 300
+BATCH = 32
+
+
+def labelled_crops(dataset, labels: dict[tuple[int, int], int], classes: ClassSet, *,
+                   size: int = 64, model_mrad_per_px: float | None = None):
+    """Training data from labelled positions of a dataset (for ``train_model``).
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        The scan the labels belong to.
+    labels : dict
+        ``{(row, col): class index}`` from a sampler or a label store.
+    classes : ClassSet
+        The user's class set.
+    size, model_mrad_per_px : int, float
+        Crop size and sampling of the model to train.
+
+    Returns
+    -------
+    ferromap.training.train.LabelledCrops
+    """
+    from ferromap.training.preprocess import crop_geometry, position_crops
+    from ferromap.training.train import LabelledCrops
+
+    if not labels:
+        raise FerromapError("no labelled positions")
+    geometry = crop_geometry(dataset, size=size, model_mrad_per_px=model_mrad_per_px)
+    pos = list(labels)
+    y = np.array([labels[p] for p in pos], dtype=np.int64)
+    magnitude = np.array([geometry.magnitude[p] for p in pos])
+    return LabelledCrops(position_crops(dataset, pos, geometry), y, magnitude, y.copy(),
+                         model_mrad_per_px or dataset.calibration.mrad_per_px, classes)
+
+
+def train_on_labels(
+    dataset,
+    labels: dict[tuple[int, int], int],
+    classes: ClassSet,
+    *,
+    init_from: str | None = None,
+    steps: int = TARGET_STEPS,
+    seed: int = 0,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+):
+    """Train a classifier on labelled positions of one scan.
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        The scan.
+    labels : dict
+        ``{(row, col): class index}`` (at least two classes, two positions each).
+    classes : ClassSet
+        Class names; with ``init_from`` they must be the base model's.
+    init_from : str, optional
+        Fine-tune this model (``"conv-proto"`` or a model folder) instead of training from
+        scratch.
+    steps : int
+        Optimisation steps (batches of 32), whatever the number of labels.
+    seed, device
+        Reproducibility and where to train.
+    progress : callable, optional
+        ``progress(done, total)`` in optimisation steps.
+    cancel : threading.Event, optional
+        Stops training (:class:`~ferromap.errors.Cancelled`).
+
+    Returns
+    -------
+    LoadedModel
+        Ready for :func:`ferromap.inference.predict_dataset`; ``info.training`` records the run.
+    """
+    from ferromap.training.config import TrainConfig
+    from ferromap.training.train import train_model
+
+    counts = np.bincount(list(labels.values()), minlength=len(classes))
+    if (counts >= 2).sum() < 2:
+        raise FerromapError("label at least two positions of at least two classes before training")
+    size, mrad, head = 64, None, "classification"
+    if init_from:
+        from ferromap.models.store import load_model
+
+        base = load_model(init_from, device="cpu", precision="fp32").info
+        size, mrad, head = base.crop_size, base.mrad_per_px, base.architecture.get("head", head)
+    data = labelled_crops(dataset, labels, classes, size=size, model_mrad_per_px=mrad)
+    n_train = max(1, round(0.8 * len(data.labels)))
+    epochs = min(400, max(1, math.ceil(steps / math.ceil(n_train / BATCH))))
+    config = TrainConfig(train=[], name="labelled", model="conv", head=head, augment=False,
+                         filter=False, seed=seed, epochs=epochs, patience=epochs,
+                         batch_size=BATCH, val_fraction=0.2, crop_size=size,
+                         encoder_kwargs={"projection_rank": 64}, init_from=init_from,
+                         device=device)
+    total = epochs * math.ceil(n_train / BATCH)
+
+    def report(d: dict) -> None:
+        if progress is not None:
+            progress(min(total, d["epoch"] * d["batches"] + d["batch"]), total)
+
+    model, _record = train_model(config, data, progress=report, cancel=cancel)
+    return model
+
+
+def probability_rgb(maps) -> np.ndarray:
+    """``(rows, cols, 3)`` float32 RGB of a 3-class map: R, G, B = P(class 0, 1, 2).
+
+    Raises
+    ------
+    ValueError
+        When the map does not have exactly three classes.
+    """
+    if len(maps.classes) != 3:
+        raise ValueError(f"an RGB probability map needs 3 classes, not {len(maps.classes)}")
+    rgb = np.clip(np.nan_to_num(maps.probs[..., :3]), 0.0, 1.0).astype(np.float32)
+    rgb[maps.labels == 255] = 0.0
+    return rgb
