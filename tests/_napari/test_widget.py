@@ -132,7 +132,6 @@ def test_menu_commands_return_layers(make_napari_viewer, command):
 
 
 def test_diffraction_view_docks_beside_the_map_and_goes_with_the_widget(widget):
-    dock = widget._diffraction_dock
-    assert dock is not None and widget.diffraction.canvas.minimumHeight() >= 280
+    assert len(widget._docks) == 2 and widget.diffraction.canvas.minimumHeight() >= 280
     widget.close_links()
-    assert widget._diffraction_dock is None
+    assert widget._docks == []

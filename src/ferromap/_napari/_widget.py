@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import napari
 
 MAP_ROLES = {"navigation", "polarization", "confidence", "low_info", "com_magnitude",
-             "com_direction"}
+             "com_direction", "labelled", "probability_rgb"}
 ARROW_KEYS = {"Up": (-1, 0), "Down": (1, 0), "Left": (0, -1), "Right": (0, 1)}
 
 
@@ -88,6 +88,7 @@ class PolarizationWidget(Container):
     # -- construction -------------------------------------------------------------------------
     def _build(self) -> None:
         from ferromap._napari._diffraction import DiffractionView
+        from ferromap._napari._labelling import LabellingPanel
 
         self.layer_choice = ComboBox(label="dataset layer", choices=self._dataset_layers)
         self.open_file = FileEdit(label="or open file", mode="r")
@@ -118,11 +119,15 @@ class PolarizationWidget(Container):
                      self.run_button, self.cancel_button, self.progress, self.results,
                      self.legend, self.export_dir, self.export_button, self.status])
         self.diffraction = DiffractionView()
-        self._diffraction_dock = None
+        self.labelling = LabellingPanel(self)
+        self._docks = []
         window = getattr(self.viewer, "window", None)
         if window is not None and hasattr(window, "add_dock_widget"):
-            self._diffraction_dock = window.add_dock_widget(
-                self.diffraction, name="ferromap diffraction view", area="left")
+            self._docks = [
+                window.add_dock_widget(self.diffraction, name="ferromap diffraction view",
+                                       area="left"),
+                window.add_dock_widget(self.labelling, name="ferromap label positions",
+                                       area="right")]
         self.layer_choice.changed.connect(self._on_layer_chosen)
         self.open_file.changed.connect(self._on_open_file)
         self.com_button.clicked.connect(lambda: self.compute_com(auto_rotation=False))
@@ -335,6 +340,7 @@ class PolarizationWidget(Container):
             return
         self.diffraction.show_position(view)
         self._move_marker(row, col)
+        self.labelling.on_select(row, col)
 
     def _move_marker(self, row: int, col: int) -> None:
         step = self.dataset.calibration.scan_step_nm or 1.0
@@ -365,12 +371,13 @@ class PolarizationWidget(Container):
                 remove_mouse_callback(layer, select_on_click)
         for key in ARROW_KEYS:
             self.viewer.bind_key(key, None, overwrite=True)
-        if self._diffraction_dock is not None:
+        self.labelling.close()
+        for dock in self._docks:
             try:
-                self.viewer.window.remove_dock_widget(self._diffraction_dock)
+                self.viewer.window.remove_dock_widget(dock)
             except (RuntimeError, AttributeError, KeyError, ValueError):
                 pass
-            self._diffraction_dock = None
+        self._docks = []
         self.cancel.set()
 
 

@@ -45,6 +45,9 @@ class Recipe:
         Oxygen vacancy ``(cell_x, cell_y, depth)``.
     seed : int
         Seeds the K/Na occupation and the shot noise.
+    noise_seed : int or None
+        Seeds the shot noise instead of ``seed``: a noisy copy of another recipe's crystal
+        (see :meth:`noise_free`).
     """
 
     name: str
@@ -58,6 +61,18 @@ class Recipe:
     dose: float | None = None
     vacancy: tuple[int, int, int] | None = None
     seed: int = 0
+    noise_seed: int | None = None
+
+    def noise_free(self) -> Recipe:
+        """The same simulation without the detector noise (shares the multislice result)."""
+        return replace(self, dose=None, noise_seed=None)
+
+    def add_noise(self, data: np.ndarray) -> np.ndarray:
+        """The recipe's detector noise applied to its noise-free simulation."""
+        if self.dose is None:
+            return data
+        seed = self.seed if self.noise_seed is None else self.noise_seed
+        return apply_detector(data, dose=self.dose, seed=seed)
 
     def crystal(self, direction: str | None) -> KNNCrystal:
         """The crystal of one direction."""
@@ -75,6 +90,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     replace(TRAINING, name="train-16nm", thickness_nm=16.0),
     replace(TRAINING, name="train-24nm", thickness_nm=24.0),
     replace(TRAINING, name="train-50nm", thickness_nm=50.0),
+    *[replace(TRAINING, name=f"train-{t}nm-dose{d}", thickness_nm=float(t), dose=float(d),
+              noise_seed=100 + i)
+      for i, (t, d) in enumerate((t, d) for t in (16, 20, 24, 50) for d in ("1e5", "3e4"))],
     Recipe("test-20nm"),
     Recipe("test-20nm-dose1e5", dose=1e5, seed=1),
     Recipe("test-20nm-dose1e4", dose=1e4, seed=2),
@@ -137,8 +155,7 @@ def simulate_recipe(
         labels.append(np.full(recipe.scan, KNN8.index(direction), np.uint8))
         meta = sim.metadata
     data = np.concatenate(blocks)
-    if recipe.dose is not None:
-        data = apply_detector(data, dose=recipe.dose, seed=recipe.seed)
+    data = recipe.add_noise(data)
     meta = {**meta, "recipe": recipe.name, "classes": KNN8.to_dict(), "dose": recipe.dose,
             "mrad_per_px": sim.mrad_per_px, "scan_step_nm": sim.scan_step_nm}
     return data, np.concatenate(labels), meta
