@@ -89,3 +89,23 @@ def test_unexpected_errors_are_one_line_too(tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and "KeyError" in err[0] and "--debug" in err[0]
     with pytest.raises(KeyError):
         cli.main(["--debug", "info", str(tmp_path)])
+
+
+def test_train_then_evaluate_a_config(tmp_path):
+    from ferromap.classes import KNN8
+    from ferromap.data import load_sample
+    from ferromap.io.save import save_4dstem
+
+    ds, truth = load_sample("two-domain")
+    save_4dstem(tmp_path / "two.zarr", ds.data.compute(), calibration=ds.calibration,
+                labels=truth, metadata={"classes": KNN8.to_dict()})
+    (tmp_path / "c.toml").write_text('name = "tiny"\ntrain = ["two.zarr"]\nepochs = 1\n'
+                                     'max_train = 256\naugment = false\nout = "tiny"\n')
+    r = run("train", "--config", tmp_path / "c.toml")
+    assert r.returncode == 0, r.stderr
+    assert "cropping training data" in r.stderr and "epoch 1/1: train loss" in r.stderr
+    assert (tmp_path / "tiny" / "model.json").exists() and "validation accuracy" in r.stdout
+    again = run("train", "--config", tmp_path / "c.toml")
+    assert again.returncode == 1 and "--force" in again.stderr
+    ev = run("evaluate", "--model", tmp_path / "tiny", tmp_path / "two.zarr")
+    assert ev.returncode == 0, ev.stderr

@@ -141,7 +141,7 @@ def cmd_simulate(args) -> int:
 def cmd_train(args) -> int:
     """Train a model from a TOML/YAML config."""
     from ferromap.training.config import TrainConfig
-    from ferromap.training.train import default_out, train_model
+    from ferromap.training.train import default_out, load_labelled, train_model
 
     config = TrainConfig.from_file(args.config)
     if args.out:
@@ -150,13 +150,19 @@ def cmd_train(args) -> int:
     if Path(config.out).exists() and not args.force:
         raise FerromapError(f"{config.out} exists; pass --force to replace it")
     show = not args.quiet
+    data = load_labelled(config.train, size=config.crop_size,
+                         progress=StderrProgress("cropping training data", show))
 
     def progress(p: dict) -> None:
-        if show and p["val_loss"] is not None:
+        if not show:
+            return
+        if p["val_loss"] is None:
+            StderrProgress(f"epoch {p['epoch'] + 1}/{p['epochs']}")(p["batch"], p["batches"])
+        else:
             print(f"epoch {p['epoch'] + 1}/{p['epochs']}: train loss {p['train_loss']:.4f}, "
                   f"validation loss {p['val_loss']:.4f}", file=sys.stderr, flush=True)
 
-    _, record = train_model(config, progress=progress)
+    _, record = train_model(config, data, progress=progress)
     print(f"{config.name}: validation accuracy {record['val_accuracy']:.3f} on "
           f"{record['n_val']} patterns; model saved to {config.out}")
     return 0

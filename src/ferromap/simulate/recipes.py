@@ -169,10 +169,34 @@ def simulate_two_domain(
     thickness_nm: float = 20.0,
     dose: float | None = 1e5,
     seed: int = 0,
+    layout: np.ndarray | None = None,
+    descan_ramp_px: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0)),
     microscope: Microscope = Microscope(),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """A map with a vertical domain wall: ``left`` direction left of the middle, ``right`` after.
+    """A two-domain map: ``left`` direction left of a vertical wall in the middle, ``right`` after.
+
+    Parameters
+    ----------
+    left, right : str
+        KNN8 directions of the two domains.
+    scan : tuple of int
+        ``(rows, cols)`` positions, one eighth of a pseudocubic cell apart.
+    thickness_nm : float
+        Crystal thickness.
+    dose : float or None
+        Electrons per pattern (Poisson counts), or noise-free.
+    seed : int
+        Seeds the K/Na occupation and the noise.
+    layout : numpy.ndarray, optional
+        ``scan``-shaped boolean map, True where the ``right`` domain is (any wall shape).
+    descan_ramp_px : tuple
+        Descan ramp in detector pixels per scan row and per scan column
+        (:func:`~ferromap.simulate.detector.descan_shifts`).
+    microscope : Microscope
+        Beam and detector.
+    progress : callable, optional
+        ``progress(done, total)`` in positions.
 
     Returns
     -------
@@ -190,11 +214,14 @@ def simulate_two_domain(
                 progress(i * n + done, 2 * n)
 
         sims.append(simulate_4dstem(crystal, grid, microscope, progress=report))
-    truth = halves(scan, KNN8.index(left), KNN8.index(right))
-    local = (truth == KNN8.index(right)).astype(np.intp)
-    data = compose([s.data for s in sims], local)
-    if dose is not None:
-        data = apply_detector(data, dose=dose, seed=seed)
+    if layout is None:
+        layout = halves(scan, 0, 1).astype(bool)
+    if layout.shape != tuple(scan):
+        raise ValueError(f"layout {layout.shape} does not match the scan {tuple(scan)}")
+    truth = np.where(layout, KNN8.index(right), KNN8.index(left)).astype(np.uint8)
+    data = compose([s.data for s in sims], layout.astype(np.intp))
+    if dose is not None or np.any(descan_ramp_px):
+        data = apply_detector(data, dose=dose, ramp_px=descan_ramp_px, seed=seed)
     meta = {**sims[0].metadata, "domains": [left, right], "classes": KNN8.to_dict(),
             "dose": dose, "mrad_per_px": sims[0].mrad_per_px, "scan_step_nm": step / 10}
     return data, truth, meta
