@@ -203,6 +203,10 @@ def simulate_two_domain(
     data, truth, metadata
         As :func:`simulate_recipe`; ``truth`` holds the KNN8 class index per position.
     """
+    if layout is None:
+        layout = halves(scan, 0, 1).astype(bool)
+    if layout.shape != tuple(scan):
+        raise ValueError(f"layout {layout.shape} does not match the scan {tuple(scan)}")
     step = A_PSEUDOCUBIC / 8
     grid = ScanGrid(scan, step, (step / 2, step / 2))
     sims = []
@@ -214,10 +218,6 @@ def simulate_two_domain(
                 progress(i * n + done, 2 * n)
 
         sims.append(simulate_4dstem(crystal, grid, microscope, progress=report))
-    if layout is None:
-        layout = halves(scan, 0, 1).astype(bool)
-    if layout.shape != tuple(scan):
-        raise ValueError(f"layout {layout.shape} does not match the scan {tuple(scan)}")
     truth = np.where(layout, KNN8.index(right), KNN8.index(left)).astype(np.uint8)
     data = compose([s.data for s in sims], layout.astype(np.intp))
     if dose is not None or np.any(descan_ramp_px):

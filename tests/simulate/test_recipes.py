@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ferromap.classes import KNN8
+from ferromap.simulate.recipes import RECIPES, simulate_two_domain
+
+
+def test_noisy_training_sets_are_noisy_copies_of_the_noise_free_ones():
+    noisy = RECIPES["train-50nm-dose3e4"]
+    assert replace(noisy.noise_free(), name="train-50nm") == RECIPES["train-50nm"]
+    clean = np.full((2, 2, 8, 8), 1 / 64, np.float32)
+    counts = noisy.add_noise(clean)
+    assert counts.dtype == np.uint16 and abs(counts.sum() / 4 - 3e4) < 600
+    np.testing.assert_array_equal(counts, noisy.add_noise(clean))  # seeded
+    assert not np.array_equal(counts, RECIPES["train-50nm-dose1e5"].add_noise(clean))
+    assert RECIPES["train-50nm"].add_noise(clean) is clean
+
+
+def test_two_domain_map_follows_any_layout():
+    layout = np.eye(3, 4, dtype=bool)
+    data, truth, meta = simulate_two_domain("MU", "RM", scan=(3, 4), thickness_nm=2.0,
+                                            dose=None, layout=layout)
+    assert truth.tolist() == np.where(layout, KNN8.index("RM"), KNN8.index("MU")).tolist()
+    right = data[layout].mean(axis=0)
+    left = data[~layout].mean(axis=0)
+    assert np.abs(right - left).max() > 1e-4 and meta["domains"] == ["MU", "RM"]
+    with pytest.raises(ValueError, match="does not match"):
+        simulate_two_domain(scan=(3, 4), layout=np.ones((2, 2), bool))
