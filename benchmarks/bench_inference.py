@@ -5,8 +5,9 @@
 1. Model only: conv-proto on 64×64 crops already in memory (patterns/s), CPU and, when
    present, CUDA.
 2. End to end: `predict_dataset` on an on-disk uint16 .npy (read → CoM → crop → model →
-   maps), patterns/s. Reference: a plain streaming sum over the same array in the same run;
-   the printed ratio shows how far the model is from I/O speed.
+   maps), patterns/s, with the default CPU batch (64) and with 32, 128 and 256. Reference:
+   a plain streaming sum over the same array in the same run; the printed ratio shows how
+   far the model is from I/O speed.
 3. --big: a 128×128×256×256 uint16 dataset (2 GiB) from disk to written maps
    (`ferromap predict`), seconds. Target: < 30 s.
 """
@@ -38,9 +39,10 @@ def model_only(device: str, n: int = 4096, precision: str = "auto") -> float:
     return n / (time.perf_counter() - t)
 
 
-def end_to_end(path: Path, model_name: str) -> tuple[float, float]:
+def end_to_end(path: Path, model_name: str, batch: int | None = None) -> tuple[float, float]:
     ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746)
     model = load_model(model_name, device="auto")
+    model.batch_size = batch or model.batch_size
     compute(ds.data.sum(axis=(2, 3)))  # warm the page cache
     t = time.perf_counter()
     compute(ds.data.sum(axis=(2, 3)))
@@ -86,6 +88,9 @@ def main() -> None:
         result[f"end_to_end_{name}_patterns_per_s"] = round(rate)
         result[f"end_to_end_{name}_ratio_to_sum"] = round(rate / sum_rate, 4)
     result["reference_sum_patterns_per_s"] = round(sum_rate)
+    for batch in (32, 128, 256):  # the default CPU batch is 64
+        rate, _ = end_to_end(path, "conv-proto", batch)
+        result[f"end_to_end_conv-proto_batch_{batch}_patterns_per_s"] = round(rate)
     result["dataset"] = f"{(*args.scan, 64, 64)} uint16 .npy"
     if args.big:
         result["big_128x128x256x256_seconds"] = round(big_run(), 1)

@@ -168,7 +168,7 @@ def predict_dataset(
     size, n = model.info.crop_size, len(model.info.classes)
 
     def kernel(block: np.ndarray) -> np.ndarray:
-        pred = model.predict(preprocess_crops(block, origin, win, size), batch=128)
+        pred = model.predict(preprocess_crops(block, origin, win, size))
         out = np.concatenate([pred.probs, pred.distance[:, None]], axis=1)
         _release_free_memory()
         return out

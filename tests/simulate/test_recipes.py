@@ -10,13 +10,13 @@ from ferromap.simulate.recipes import RECIPES, simulate_two_domain
 
 
 def test_noisy_training_sets_are_noisy_copies_of_the_noise_free_ones():
-    noisy = RECIPES["train-50nm-dose3e4"]
-    assert replace(noisy.noise_free(), name="train-50nm") == RECIPES["train-50nm"]
+    noisy = RECIPES["train-50nm-jitter-dose3e4"]
+    assert replace(noisy.noise_free(), name="train-50nm-jitter") == RECIPES["train-50nm-jitter"]
     clean = np.full((2, 2, 8, 8), 1 / 64, np.float32)
     counts = noisy.add_noise(clean)
     assert counts.dtype == np.uint16 and abs(counts.sum() / 4 - 3e4) < 600
     np.testing.assert_array_equal(counts, noisy.add_noise(clean))  # seeded
-    assert not np.array_equal(counts, RECIPES["train-50nm-dose1e5"].add_noise(clean))
+    assert not np.array_equal(counts, RECIPES["train-50nm-jitter-dose1e5"].add_noise(clean))
     assert RECIPES["train-50nm"].add_noise(clean) is clean
 
 
@@ -30,3 +30,19 @@ def test_two_domain_map_follows_any_layout():
     assert np.abs(right - left).max() > 1e-4 and meta["domains"] == ["MU", "RM"]
     with pytest.raises(ValueError, match="does not match"):
         simulate_two_domain(scan=(3, 4), layout=np.ones((2, 2), bool))
+
+
+def test_jittered_positions_cover_the_cell_and_are_seeded():
+    from ferromap.simulate.fourdstem import ScanGrid
+
+    exact = ScanGrid((8, 8), 0.5)
+    jit = ScanGrid((8, 8), 0.5, jitter_A=0.25, seed=3)
+    d = jit.positions() - exact.positions()
+    assert np.abs(d).max() <= 0.25 and np.abs(d).max() > 0.2 and d.std() > 0.1
+    np.testing.assert_array_equal(jit.positions(), ScanGrid((8, 8), 0.5, jitter_A=0.25,
+                                                            seed=3).positions())
+    frac = (jit.positions() / 0.5) % 1  # no longer on the sub-lattice of the grid
+    assert len(np.unique(frac.round(3))) > 50
+    train = {r.seed for n, r in RECIPES.items() if n.startswith("train-") and r.jitter_A}
+    test = {r.seed for n, r in RECIPES.items() if n.startswith("test-")}
+    assert not train & test  # the shipped model's crystals are never test crystals

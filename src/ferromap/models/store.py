@@ -120,13 +120,18 @@ class LoadedModel:
         if precision not in ("fp32", "bf16"):
             raise FerromapError(f"unknown precision {precision!r}; use fp32 or bf16")
         self.info, self.net, self.device, self.precision = info, net, device, precision
+        # Patterns per forward pass: small batches stay in the CPU caches (64 against 128:
+        # benchmarks/bench_inference.py prints both); large ones fill a GPU.
+        self.batch_size = 64 if device == "cpu" else 2048
         if info.kind == "torch":
             import torch
 
             self.net = net.to(device).eval().to(memory_format=torch.channels_last)
 
-    def predict(self, crops: np.ndarray, batch: int = 512) -> Prediction:
-        """Predict ``(n, S, S)`` min-max-normalised crops."""
+    def predict(self, crops: np.ndarray, batch: int | None = None) -> Prediction:
+        """Predict ``(n, S, S)`` min-max-normalised crops (``batch`` defaults to
+        ``self.batch_size``)."""
+        batch = batch or self.batch_size
         if crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
             raise FerromapError(f"model {self.info.name} expects {self.info.crop_size}-px crops, "
                                 f"got {crops.shape[1:]}")

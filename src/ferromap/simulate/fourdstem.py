@@ -56,18 +56,30 @@ class ScanGrid:
         Distance between neighbouring positions in Å.
     origin_A : tuple of float
         ``(x, y)`` in Å of position ``(row 0, col 0)``, the top-left one.
+    jitter_A : float
+        Each position moves by a seeded uniform random offset in ``[-jitter, jitter]`` along x
+        and y, so a training scan covers the unit cell continuously instead of a fixed
+        sub-lattice of it (0: an exact grid).
+    seed : int
+        Seeds the jitter.
     """
 
     shape: tuple[int, int]
     step_A: float
     origin_A: tuple[float, float] = (0.0, 0.0)
+    jitter_A: float = 0.0
+    seed: int = 0
 
     def positions(self) -> np.ndarray:
         """``(rows*cols, 2)`` abTEM ``(x, y)`` positions in row-major order of our grid."""
         rows, cols = np.mgrid[0 : self.shape[0], 0 : self.shape[1]]
         x = self.origin_A[0] + cols.ravel() * self.step_A
         y = self.origin_A[1] - rows.ravel() * self.step_A
-        return np.stack([x, y], axis=-1)
+        xy = np.stack([x, y], axis=-1)
+        if self.jitter_A:
+            rng = np.random.default_rng(self.seed)
+            xy = xy + rng.uniform(-self.jitter_A, self.jitter_A, xy.shape)
+        return xy
 
 
 @dataclass

@@ -48,6 +48,8 @@ class Recipe:
     noise_seed : int or None
         Seeds the shot noise instead of ``seed``: a noisy copy of another recipe's crystal
         (see :meth:`noise_free`).
+    jitter_A : float
+        Random offset of every probe position (:class:`ScanGrid`), seeded by ``seed``.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Recipe:
     vacancy: tuple[int, int, int] | None = None
     seed: int = 0
     noise_seed: int | None = None
+    jitter_A: float = 0.0
 
     def noise_free(self) -> Recipe:
         """The same simulation without the detector noise (shares the multislice result)."""
@@ -81,21 +84,30 @@ class Recipe:
 
     def grid(self) -> ScanGrid:
         """Probe positions of one direction."""
-        return ScanGrid(self.scan, self.step_A, (self.offset_A, self.offset_A))
+        return ScanGrid(self.scan, self.step_A, (self.offset_A, self.offset_A), self.jitter_A,
+                        self.seed)
 
 
 TRAINING = Recipe("train-20nm", scan=(32, 32), step_A=TRAIN_STEP_A, offset_A=0.0)
+#: Training sets of the shipped model: jittered positions, K/Na occupations no test set uses.
+JITTERED = [
+    *[replace(TRAINING, name=f"train-{t}nm-jitter", thickness_nm=float(t),
+              jitter_A=TRAIN_STEP_A / 2, seed=10 + i) for i, t in enumerate((16, 20, 24, 50))],
+    *[replace(TRAINING, name=f"train-20nm-jitter-{k}", jitter_A=TRAIN_STEP_A / 2, seed=seed)
+      for k, seed in (("b", 14), ("c", 15))],
+]
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     TRAINING,
     replace(TRAINING, name="train-16nm", thickness_nm=16.0),
     replace(TRAINING, name="train-24nm", thickness_nm=24.0),
     replace(TRAINING, name="train-50nm", thickness_nm=50.0),
-    *[replace(TRAINING, name=f"train-{t}nm-dose{d}", thickness_nm=float(t), dose=float(d),
-              noise_seed=100 + i)
-      for i, (t, d) in enumerate((t, d) for t in (16, 20, 24, 50) for d in ("1e5", "3e4"))],
+    *JITTERED,
+    *[replace(r, name=f"{r.name}-dose{d}", dose=float(d), noise_seed=100 + 2 * i + k)
+      for i, r in enumerate(JITTERED) for k, d in enumerate(("1e5", "3e4"))],
     Recipe("test-20nm"),
     Recipe("test-20nm-dose1e5", dose=1e5, seed=1),
     Recipe("test-20nm-dose1e4", dose=1e4, seed=2),
+    Recipe("test-20nm-unseen", seed=1),  # the dose1e5 crystal, noise-free
     Recipe("test-4x4cells", cells=4, seed=3),
     Recipe("test-16nm", thickness_nm=16.0),
     Recipe("test-24nm", thickness_nm=24.0),
