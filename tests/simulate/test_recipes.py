@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ferromap.classes import KNN8
-from ferromap.simulate.recipes import RECIPES, simulate_two_domain
+from ferromap.simulate.recipes import RECIPES, simulate_domains, simulate_two_domain
 
 
 def test_noisy_training_sets_are_noisy_copies_of_the_noise_free_ones():
@@ -20,16 +20,18 @@ def test_noisy_training_sets_are_noisy_copies_of_the_noise_free_ones():
     assert RECIPES["train-50nm"].add_noise(clean) is clean
 
 
-def test_two_domain_map_follows_any_layout():
-    layout = np.eye(3, 4, dtype=bool)
-    data, truth, meta = simulate_two_domain("MU", "RM", scan=(3, 4), thickness_nm=2.0,
-                                            dose=None, layout=layout)
-    assert truth.tolist() == np.where(layout, KNN8.index("RM"), KNN8.index("MU")).tolist()
-    right = data[layout].mean(axis=0)
-    left = data[~layout].mean(axis=0)
-    assert np.abs(right - left).max() > 1e-4 and meta["domains"] == ["MU", "RM"]
-    with pytest.raises(ValueError, match="does not match"):
-        simulate_two_domain(scan=(3, 4), layout=np.ones((2, 2), bool))
+def test_domain_map_follows_any_layout():
+    layout = np.array([[0, 1, 2, 2], [0, 1, 1, 2], [0, 0, 1, 2]])
+    data, truth, meta = simulate_domains(("MU", "RM", "LD"), layout, thickness_nm=2.0,
+                                         dose=None)
+    names = np.array(KNN8.names)
+    assert (names[truth] == np.array(["MU", "RM", "LD"])[layout]).all()
+    means = [data[layout == k].mean(axis=0) for k in range(3)]
+    assert np.abs(means[0] - means[2]).max() > 1e-4 and meta["domains"] == ["MU", "RM", "LD"]
+    with pytest.raises(ValueError, match="domain indices 0..1"):
+        simulate_domains(("MU", "RM"), layout)
+    _, truth2, _ = simulate_two_domain("MU", "RM", scan=(2, 4), thickness_nm=2.0, dose=None)
+    assert (names[truth2] == [["MU", "MU", "RM", "RM"]] * 2).all()
 
 
 def test_jittered_positions_cover_the_cell_and_are_seeded():

@@ -173,35 +173,31 @@ def simulate_recipe(
     return data, np.concatenate(labels), meta
 
 
-def simulate_two_domain(
-    left: str = "MU",
-    right: str = "RM",
+def simulate_domains(
+    directions: tuple[str, ...],
+    layout: np.ndarray,
     *,
-    scan: tuple[int, int] = (32, 48),
     thickness_nm: float = 20.0,
     dose: float | None = 1e5,
     seed: int = 0,
-    layout: np.ndarray | None = None,
     descan_ramp_px: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0)),
     microscope: Microscope = Microscope(),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """A two-domain map: ``left`` direction left of a vertical wall in the middle, ``right`` after.
+    """A domain map: position ``(r, c)`` shows direction ``directions[layout[r, c]]``.
 
     Parameters
     ----------
-    left, right : str
-        KNN8 directions of the two domains.
-    scan : tuple of int
-        ``(rows, cols)`` positions, one eighth of a pseudocubic cell apart.
+    directions : tuple of str
+        KNN8 direction of each domain.
+    layout : numpy.ndarray
+        ``(rows, cols)`` integer domain index per position (any wall shape).
     thickness_nm : float
         Crystal thickness.
     dose : float or None
         Electrons per pattern (Poisson counts), or noise-free.
     seed : int
         Seeds the K/Na occupation and the noise.
-    layout : numpy.ndarray, optional
-        ``scan``-shaped boolean map, True where the ``right`` domain is (any wall shape).
     descan_ramp_px : tuple
         Descan ramp in detector pixels per scan row and per scan column
         (:func:`~ferromap.simulate.detector.descan_shifts`).
@@ -215,25 +211,35 @@ def simulate_two_domain(
     data, truth, metadata
         As :func:`simulate_recipe`; ``truth`` holds the KNN8 class index per position.
     """
-    if layout is None:
-        layout = halves(scan, 0, 1).astype(bool)
-    if layout.shape != tuple(scan):
-        raise ValueError(f"layout {layout.shape} does not match the scan {tuple(scan)}")
+    layout = np.asarray(layout, dtype=np.intp)
+    if layout.ndim != 2 or layout.min() < 0 or layout.max() >= len(directions):
+        raise ValueError(f"layout must be a 2-D map of domain indices 0..{len(directions) - 1}")
+    scan = layout.shape
     step = A_PSEUDOCUBIC / 8
     grid = ScanGrid(scan, step, (step / 2, step / 2))
     sims = []
-    for i, direction in enumerate((left, right)):
+    for i, direction in enumerate(directions):
         crystal = KNNCrystal.with_thickness(thickness_nm, direction=direction, seed=seed)
 
         def report(done, n, i=i):
             if progress is not None:
-                progress(i * n + done, 2 * n)
+                progress(i * n + done, len(directions) * n)
 
         sims.append(simulate_4dstem(crystal, grid, microscope, progress=report))
-    truth = np.where(layout, KNN8.index(right), KNN8.index(left)).astype(np.uint8)
-    data = compose([s.data for s in sims], layout.astype(np.intp))
+    truth = np.array([KNN8.index(d) for d in directions], np.uint8)[layout]
+    data = compose([s.data for s in sims], layout)
     if dose is not None or np.any(descan_ramp_px):
         data = apply_detector(data, dose=dose, ramp_px=descan_ramp_px, seed=seed)
-    meta = {**sims[0].metadata, "domains": [left, right], "classes": KNN8.to_dict(),
+    meta = {**sims[0].metadata, "domains": list(directions), "classes": KNN8.to_dict(),
             "dose": dose, "mrad_per_px": sims[0].mrad_per_px, "scan_step_nm": step / 10}
     return data, truth, meta
+
+
+def simulate_two_domain(left: str = "MU", right: str = "RM", *,
+                        scan: tuple[int, int] = (32, 48), **kwargs
+                        ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Two domains split by a vertical wall in the middle: ``left`` | ``right``.
+
+    ``kwargs`` are those of :func:`simulate_domains`.
+    """
+    return simulate_domains((left, right), halves(scan, 0, 1), **kwargs)
