@@ -37,20 +37,31 @@ def test_predict_sample_writes_the_contract(tmp_path, model):
     assert abs(sum(fractions.values()) - 1) < 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped conv-proto is not yet accurate at the "
-                   "sample's 1e5 e-/pattern (23 % per pattern on test-20nm-dose1e5; issue Models)")
-def test_conv_proto_maps_the_two_domains(tmp_path):
-    res = run("sample:two-domain", "--out", tmp_path, "--quiet")
+@pytest.fixture(scope="module")
+def sample_maps(tmp_path_factory):
+    out = tmp_path_factory.mktemp("two-domain")
+    res = run("sample:two-domain", "--out", out, "--quiet")
     assert res.returncode == 0, res.stderr
-    labels = tifffile.imread(tmp_path / "labels.tif")
-    _, truth = load_sample("two-domain")
-    with __import__("h5py").File(tmp_path / "maps.h5") as f:
+    labels = tifffile.imread(out / "labels.tif")
+    with __import__("h5py").File(out / "maps.h5") as f:
         informative = f["low_information"][:] == 0
-    acc = (labels == truth)[informative].mean()
-    assert acc > 0.8, f"informative-position accuracy {acc:.2f}"
+    return labels, load_sample("two-domain")[1], informative
+
+
+def test_conv_proto_finds_the_two_domains(sample_maps):
+    labels, truth, informative = sample_maps
+    assert (labels == truth).mean() > 0.5  # chance: 12.5 %
     left = np.bincount(labels[:, :24][informative[:, :24]], minlength=8).argmax()
     right = np.bincount(labels[:, 24:][informative[:, 24:]], minlength=8).argmax()
     assert (KNN8.names[left], KNN8.names[right]) == ("MU", "RM")
+
+
+@pytest.mark.xfail(strict=True, reason="per pattern the shipped conv-proto is at 55 % at the "
+                   "sample's 1e5 e-/pattern (test-20nm-dose1e5; issue Models), not 80 %")
+def test_conv_proto_classifies_most_sample_patterns(sample_maps):
+    labels, truth, informative = sample_maps
+    acc = (labels == truth)[informative].mean()
+    assert acc > 0.8, f"informative-position accuracy {acc:.2f}"
 
 
 def _boracite(tmp_path):
