@@ -9,11 +9,18 @@ Per informative position the score combines
   the model's validation data went: ``clip(distance / q99 - 1, 0, 1)`` (weight 0.5, so an
   embedding twice as far as the validation data's 99th percentile is flagged on its own).
 
+* ``periodic`` (new, model-free): how far the pattern is from the mean pattern of its
+  lattice-equivalent positions, as a robust z-score among them
+  (:mod:`ferromap.core.periodic`): ``clip((z - z0/2) / (z0/2), 0, 1)`` with ``z0 = 6``
+  (weight 0.5, so ``z >= 6`` is flagged on its own). A defect breaks the repetition even
+  where the classifier, trained to ignore small changes, still predicts the right class.
+
 The sum is clipped to [0, 1]; the mask is ``score >= 0.5``.
 
 Low-information positions (CoM-shift magnitude at or below the scan mean after min-max
-normalisation, where the paper found predictions random) get no score; they form the separate
-low-information mask.
+normalisation, where the paper found predictions random) get no prediction-based score; they
+form the separate low-information mask. The periodic term does not depend on predictions and
+is scored everywhere.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ class AnomalySettings:
     w_ood: float = 0.5
     radius: int = 2
     threshold: float = 0.5
+    w_periodic: float = 0.5
+    periodic_z: float = 6.0
+    periodic: bool = True  # compute the lattice-periodic residual when a lattice is found
 
 
 def low_information_mask(magnitude: np.ndarray) -> np.ndarray:
@@ -63,6 +73,7 @@ def anomaly_score(
     n_classes: int,
     *,
     ood_q99: float | None = None,
+    periodic_z: np.ndarray | None = None,
     settings: AnomalySettings = AnomalySettings(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Anomaly score map and mask.
@@ -79,28 +90,33 @@ def anomaly_score(
         Number of classes.
     ood_q99 : float, optional
         99th percentile of the validation distances (from the model file).
+    periodic_z : numpy.ndarray, optional
+        ``(rows, cols)`` lattice-periodic residual z-scores
+        (:func:`ferromap.core.periodic.phase_zscore`).
     settings : AnomalySettings
         Weights, radius, threshold.
 
     Returns
     -------
     score : numpy.ndarray
-        float32 in [0, 1]; larger = more anomalous; 0 at low-information positions.
+        float32 in [0, 1]; larger = more anomalous.
     mask : numpy.ndarray
         Boolean, ``score >= settings.threshold``.
     """
     s = settings
     informative = ~low_info
     score = np.zeros(labels.shape, np.float32)
-    if not informative.any():
-        return score, np.zeros(labels.shape, bool)
-    lab = labels.astype(np.int64)
-    neigh = local_majority(lab, informative, n_classes, s.radius)
-    score += s.w_local * ((neigh >= 0) & (neigh != lab))
-    majority = np.bincount(lab[informative], minlength=n_classes).argmax()
-    score += s.w_global * (lab != majority)
-    if ood_q99 and np.isfinite(distance).any():
-        score += s.w_ood * np.clip(np.nan_to_num(distance / ood_q99 - 1.0), 0.0, 1.0)
+    if informative.any():
+        lab = labels.astype(np.int64)
+        neigh = local_majority(lab, informative, n_classes, s.radius)
+        score += s.w_local * ((neigh >= 0) & (neigh != lab))
+        majority = np.bincount(lab[informative], minlength=n_classes).argmax()
+        score += s.w_global * (lab != majority)
+        if ood_q99 and np.isfinite(distance).any():
+            score += s.w_ood * np.clip(np.nan_to_num(distance / ood_q99 - 1.0), 0.0, 1.0)
+        score[low_info] = 0.0
+    if periodic_z is not None:
+        half = s.periodic_z / 2
+        score += s.w_periodic * np.clip(np.nan_to_num((periodic_z - half) / half), 0.0, 1.0)
     score = np.minimum(score, 1.0)
-    score[low_info] = 0.0
     return score, score >= s.threshold

@@ -47,6 +47,8 @@ def write_h5_bundle(path: Path, maps: PolarizationMaps, summary: dict) -> Path:
             f.create_dataset(name, data=getattr(maps, name), compression="gzip")
         f.create_dataset("low_information", data=maps.low_info.astype(np.uint8))
         f.create_dataset("anomaly_mask", data=maps.anomaly_mask.astype(np.uint8))
+        if maps.periodic_z is not None:
+            f.create_dataset("lattice_residual_z", data=maps.periodic_z, compression="gzip")
         f.attrs["classes"] = list(maps.classes.names)
         f.attrs["class_angles_deg"] = [np.nan if a is None else a for a in maps.classes.angles_deg]
         f.attrs["axes"] = "(scan_row, scan_col[, class]); rows increase downward"

@@ -42,6 +42,7 @@ class PolarizationMaps:
     model: str
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    periodic_z: np.ndarray | None = None  # lattice-periodic residual z-score, if a lattice
 
     @property
     def n_patterns(self) -> int:
@@ -115,7 +116,7 @@ def _release_free_memory() -> None:
         pass
 
 
-def _staged(progress: ProgressCallback | None, stage: int, weights=(0.15, 0.85)):
+def _staged(progress: ProgressCallback | None, stage: int, weights=(0.12, 0.76, 0.12)):
     if progress is None:
         return None
     offset = sum(weights[:stage])
@@ -124,6 +125,31 @@ def _staged(progress: ProgressCallback | None, stage: int, weights=(0.15, 0.85))
         progress(int(1000 * (offset + weights[stage] * done / max(total, 1))), 1000)
 
     return report
+
+
+def _lattice_residual(dataset, com, progress, cancel, scheduler) -> dict:
+    """Lattice-periodic residual z-scores (``{"z": map, "lattice": description}``), or
+    ``{"lattice": None}`` when the scan shows no lattice with enough repeats."""
+    from ferromap.core.periodic import (
+        periodic_residual,
+        phase_map,
+        phase_zscore,
+        reciprocal_lattice,
+    )
+
+    shift = com_shift(com, reference="mean")
+    g = reciprocal_lattice(np.moveaxis(shift, -1, 0))
+    if g is None:
+        return {"lattice": None}
+    phase, n_bins = phase_map(dataset.scan_shape, g)
+    if np.bincount(phase.ravel(), minlength=n_bins).min() < 3:
+        return {"lattice": None}  # too few repeats to compare a position with its equivalents
+    residual = periodic_residual(dataset.data, phase, n_bins, progress=progress, cancel=cancel,
+                                 scheduler=scheduler)
+    periods = [round(float(1 / np.linalg.norm(v)), 3) for v in g]
+    return {"z": phase_zscore(residual, phase, n_bins),
+            "lattice": {"reciprocal_cycles_per_px": g.round(5).tolist(),
+                        "periods_px": periods, "phase_bins": n_bins}}
 
 
 def predict_dataset(
@@ -181,13 +207,22 @@ def predict_dataset(
     confidence = np.where(empty, 0.0, probs.max(axis=-1)).astype(np.float32)
     low_info = low_information_mask(magnitude)
     q99 = model.info.ood.get("nearest_distance_quantiles", {}).get("0.99")
+    periodic = {"lattice": None}
+    if anomaly.periodic:
+        periodic = _lattice_residual(dataset, com, _staged(progress, 2), cancel, scheduler)
+    if progress is not None:
+        progress(1000, 1000)  # also when there was no lattice to compare
     score, mask = anomaly_score(np.where(empty, 0, labels), low_info | empty, distance, n,
-                                ood_q99=q99, settings=anomaly)
+                                ood_q99=q99, periodic_z=periodic.get("z"), settings=anomaly)
+    score[empty] = 0.0
+    mask &= ~empty
     maps = PolarizationMaps(model.info.classes, labels, confidence, probs.astype(np.float32),
                             distance.astype(np.float32), magnitude.astype(np.float32),
                             low_info, score, mask, global_com, model.info.name)
     maps.seconds = time.perf_counter() - start
-    maps.extra = {"crop_window_px": win, "crop_origin_px": list(origin),
+    maps.periodic_z = periodic.get("z")
+    maps.extra = {"lattice": periodic["lattice"], "crop_window_px": win,
+                  "crop_origin_px": list(origin),
                   "data_mrad_per_px": dataset.calibration.mrad_per_px,
                   "model_mrad_per_px": model.info.mrad_per_px}
     return maps

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from ferromap.core.periodic import (
+    periodic_residual,
+    phase_map,
+    phase_zscore,
+    reciprocal_lattice,
+)
+from synthetic import disk
+
+
+def lattice_scan(rows=24, cols=30, period=(4, 6), seed=0):
+    """Patterns that repeat with the lattice (a disk whose centre follows the cell phase),
+    with Poisson noise at 2e5 counts, and one defect at (13, 17)."""
+    rng = np.random.default_rng(seed)
+    data = np.empty((rows, cols, 32, 32), np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            pr, pc = (r % period[0]) / period[0], (c % period[1]) / period[1]
+            centre = (16 + 2 * np.sin(2 * np.pi * pr), 16 + 2 * np.cos(2 * np.pi * pc))
+            clean = disk((32, 32), centre, 6.0, supersample=2)
+            clean[13:17, 13:17] *= 1.2 if (r, c) == (13, 17) else 1.0  # the defect
+            data[r, c] = rng.poisson(clean / clean.sum() * 2e5)
+    return data
+
+
+def test_lattice_is_the_fundamental_not_a_harmonic():
+    rows, cols = np.mgrid[0:32, 0:48]
+    image = np.cos(2 * np.pi * rows / 8) + 3 * np.cos(4 * np.pi * cols / 12) + \
+        1.0 * np.cos(2 * np.pi * cols / 12)  # a strong harmonic (period 6) and its fundamental
+    g = reciprocal_lattice(image)
+    periods = sorted(round(1 / np.linalg.norm(v), 3) for v in g)
+    assert periods == [8.0, 12.0]
+    noise = np.random.default_rng(0).normal(size=(32, 48))
+    assert reciprocal_lattice(noise) is None
+
+
+def test_a_defect_stands_out_among_its_lattice_equivalents():
+    data = lattice_scan()
+    com_like = np.stack([np.sin(2 * np.pi * np.arange(24) / 4)[:, None] * np.ones(30),
+                         np.cos(2 * np.pi * np.arange(30) / 6)[None] * np.ones((24, 1))])
+    g = reciprocal_lattice(com_like)
+    phase, n_bins = phase_map((24, 30), g)
+    assert n_bins == 24 and len(np.unique(phase)) == 24
+    seen = []
+    res = periodic_residual(da.from_array(data, chunks=(5, 7, 32, 32)), phase, n_bins,
+                            progress=lambda d, t: seen.append(d / t))
+    z = phase_zscore(res, phase, n_bins)
+    assert np.unravel_index(z.argmax(), z.shape) == (13, 17) and z[13, 17] > 20
+    assert (z > 6).sum() == 1
+    assert seen[-1] == pytest.approx(1.0)
+    np.testing.assert_allclose(periodic_residual(data, phase, n_bins), res, rtol=1e-5)
