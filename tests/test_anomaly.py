@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ferromap.anomaly import AnomalySettings, anomaly_score, local_majority, low_information_mask
 
@@ -44,3 +45,14 @@ def test_local_majority_ignores_invalid_neighbours():
     assert local_majority(labels, valid, 3, 1)[1, 1] == 1
     assert low_information_mask(np.array([0.0, 1.0, 10.0, np.nan])).tolist() == [True, True,
                                                                                    False, True]
+
+
+def test_lattice_residual_flags_on_its_own_even_where_predictions_are_unreliable():
+    labels = np.zeros((6, 6), np.uint8)
+    low_info = np.zeros((6, 6), bool)
+    low_info[0, 0] = True
+    z = np.zeros((6, 6), np.float32)
+    z[0, 0], z[3, 3], z[4, 4] = 9.0, 6.0, 4.5
+    score, mask = anomaly_score(labels, low_info, np.full((6, 6), np.nan), 8, periodic_z=z)
+    assert mask[0, 0] and mask[3, 3] and not mask[4, 4]
+    assert mask.sum() == 2 and score[4, 4] == pytest.approx(0.25)
