@@ -1,4 +1,5 @@
-"""Make docs/screenshot.png: the sample, inference results and a selected position.
+"""Make docs/screenshot.png (the sample, inference results and a selected position) and
+docs/labelling.png (the "Label positions" mode after training on 40 labels).
 
     xvfb-run -a python scripts/screenshot.py
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+OUT = DOCS / "screenshot.png"
 
 
 def main() -> None:
@@ -35,7 +37,33 @@ def main() -> None:
     OUT.parent.mkdir(exist_ok=True)
     viewer.screenshot(str(OUT), canvas_only=False)
     print(f"written {OUT}")
+    labelling_shot(viewer, widget)
     viewer.close()
+
+
+def labelling_shot(viewer, widget) -> None:
+    """Answer 40 proposals with the 8 KNN directions from the sample's truth, fine-tune the
+    shipped conv-proto on them, and show the map with the labelled positions on top."""
+    from qtpy.QtWidgets import QApplication
+
+    from ferromap.data import load_sample
+
+    truth = load_sample("two-domain")[1]
+    panel = widget.labelling
+    panel.knn.clicked()
+    panel.budget.value = 40
+    panel.fine_tune.value = True
+    panel.start_session()
+    while panel.session.current is not None:
+        panel.answer(int(truth[panel.session.current]))
+    panel.train_and_map()
+    for name in ("anomalies", "low information"):
+        viewer.layers[name].visible = False
+    widget.select(16, 30)
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.screenshot(str(DOCS / "labelling.png"), canvas_only=False)
+    print(f"written {DOCS / 'labelling.png'}")
 
 
 if __name__ == "__main__":

@@ -212,6 +212,9 @@ class LabellingPanel(Container):
         from ferromap.labelling import probability_rgb
 
         self.owner._show_maps(maps)
+        layers = self.viewer.layers
+        if LABELS_LAYER in layers:  # keep the user's labels visible on top of the results
+            layers.move(layers.index(LABELS_LAYER), len(layers))
         if len(maps.classes) == 3:
             r, g, b = maps.classes.names
             self.owner.legend.value += (f"<br>{RGB_LAYER}: R = P({r}), G = P({g}), "
