@@ -5,27 +5,28 @@
 Part 1 (the shape of the boracite paper's Table 1): a simulated two-domain KNN map, MU on the
 left and RM on the right of a wavy domain wall, 48×48 positions, 20 nm, noise-free. The
 script plays the user: labels come from the simulation's truth. After 50 / 100 / 250 labels
-chosen by adaptive binary-search sampling (grid step 8) or at random, a Conv classifier is
-trained from scratch on them and scored on every position that was not labelled. One more
-row repeats 100 labels at 1e5 e⁻/pattern.
+chosen by adaptive binary-search sampling (grid step 8, as published and with the grid
+jittered) or at random, a Conv classifier is trained from scratch on them and scored on every
+position that was not labelled. One more row repeats 100 labels at 1e5 e⁻/pattern.
 
 Part 2 (fine-tuning): an "experimental-like" four-domain map the shipped model never saw (MU,
 RM, LD, RU; 30 nm, 1e6 e⁻/pattern, a descan ramp, wavy walls). The shipped conv-proto model
-as it is, then fine-tuned on 50 / 100 binary-sampled labels, then the same labels from
-scratch, all scored on the unlabelled positions (8 KNN classes).
+as it is, then fine-tuned on 50 / 100 labels from binary-search sampling on a jittered grid,
+then the same labels from scratch, all scored on the unlabelled positions (8 KNN classes).
 
-Mean ± standard deviation over ``--seeds`` training seeds (and random draws). About 15 min on
-2 CPU cores.
+Mean ± standard deviation over ``--seeds`` training seeds (and random draws and grid
+jitters). About 25 min on 2 CPU cores; ``--part`` reruns one part.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import save_result
+from _common import RESULTS, save_result
 
 from ferromap.classes import KNN8, ClassSet
 from ferromap.io import Calibration, Dataset4D
@@ -37,6 +38,7 @@ from ferromap.training.preprocess import dataset_crops
 ROOT = Path(__file__).resolve().parents[1]
 SCAN = (48, 48)
 BUDGETS = (50, 100, 250)
+METHODS = ("binary", "binary-jitter", "random")
 
 
 def wavy_wall(scan, centre: float, amplitude: float, period: float) -> np.ndarray:
@@ -61,9 +63,10 @@ def held_out_accuracy(model, crops: np.ndarray, truth, labels, to_class) -> floa
     return float((pred == to_class(truth[keep])).mean())
 
 
-def binary_labels(truth, budget, to_class) -> dict:
-    return run_sampling(AdaptiveSampler(SCAN, step=8), lambda r, c: int(to_class(truth[r, c])),
-                        budget)
+def binary_labels(truth, budget, to_class, jitter_seed: int | None = None) -> dict:
+    sampler = AdaptiveSampler(SCAN, step=8, jitter=jitter_seed is not None,
+                              seed=jitter_seed or 0)
+    return run_sampling(sampler, lambda r, c: int(to_class(truth[r, c])), budget)
 
 
 def random_labels(truth, budget, to_class, seed) -> dict:
@@ -75,10 +78,12 @@ def sampling_runs(ds, truth, two, budgets, seeds, steps) -> dict:
     crops = dataset_crops(ds).crops
     results = {}
     for budget in budgets:
-        for method in ("binary", "random"):
+        for method in METHODS:
             accs = []
             for seed in range(seeds):
                 labels = (binary_labels(truth, budget, to_class) if method == "binary"
+                          else binary_labels(truth, budget, to_class, seed)
+                          if method == "binary-jitter"
                           else random_labels(truth, budget, to_class, seed))
                 model = train_on_labels(ds, labels, two, steps=steps, seed=seed, device="cpu")
                 accs.append(held_out_accuracy(model, crops, truth, labels, to_class))
@@ -87,7 +92,7 @@ def sampling_runs(ds, truth, two, budgets, seeds, steps) -> dict:
     return results
 
 
-def sampling_table(args) -> tuple[list[str], dict]:
+def sampling_results(args) -> dict:
     layout = wavy_wall(SCAN, 24, 6, 32).astype(int)
     two = ClassSet(("MU", "RM"), (90.0, 0.0))
     ds, truth = make_map(("MU", "RM"), layout, thickness_nm=20.0, dose=None, seed=5)
@@ -95,16 +100,23 @@ def sampling_table(args) -> tuple[list[str], dict]:
     ds, truth = make_map(("MU", "RM"), layout, thickness_nm=20.0, dose=1e5, seed=5)
     noisy = sampling_runs(ds, truth, two, (100,), args.seeds, args.steps)
     results.update({f"{k}-dose1e5": v for k, v in noisy.items()})
-    lines = ["| labels | binary-search sampling | random sampling |", "|---|---|---|"]
+    return results
+
+
+def sampling_table(results: dict) -> list[str]:
+    methods = [m for m in METHODS if f"{m}-50" in results]
+    names = {"binary": "binary search (published grid)", "binary-jitter":
+             "binary search, jittered grid", "random": "random"}
+    lines = ["| labels | " + " | ".join(names[m] for m in methods) + " |",
+             "|---|" + "---|" * len(methods)]
     for b in BUDGETS:
-        cells = [_pm(results[f"{m}-{b}"]) for m in ("binary", "random")]
-        lines.append(f"| {b} | {cells[0]} | {cells[1]} |")
-    cells = [_pm(results[f"{m}-100-dose1e5"]) for m in ("binary", "random")]
-    lines.append(f"| 100, at 1e5 e⁻/pattern | {cells[0]} | {cells[1]} |")
-    return lines, results
+        lines.append(f"| {b} | " + " | ".join(_pm(results[f"{m}-{b}"]) for m in methods) + " |")
+    lines.append("| 100, at 1e5 e⁻/pattern | "
+                 + " | ".join(_pm(results[f"{m}-100-dose1e5"]) for m in methods) + " |")
+    return lines
 
 
-def fine_tune_table(args) -> tuple[list[str], dict]:
+def fine_tune_results(args) -> dict:
     rows = wavy_wall(SCAN[::-1], 28, 4, 48).T  # a horizontal wall
     layout = wavy_wall(SCAN, 20, 4, 48).astype(int) + 2 * rows.astype(int)
     ds, truth = make_map(("MU", "RM", "LD", "RU"), layout, thickness_nm=30.0, dose=1e6, seed=9,
@@ -116,7 +128,7 @@ def fine_tune_table(args) -> tuple[list[str], dict]:
     results = {"shipped conv-proto, no fine-tuning": [
         held_out_accuracy(base, crops["conv-proto"], truth, {}, ident)]}
     for budget in (50, 100):
-        labels = binary_labels(truth, budget, ident)
+        labels = binary_labels(truth, budget, ident, jitter_seed=0)
         for name, init in (("fine-tuned conv-proto", "conv-proto"), ("from scratch", None)):
             accs = []
             for seed in range(args.seeds):
@@ -125,9 +137,12 @@ def fine_tune_table(args) -> tuple[list[str], dict]:
                 accs.append(held_out_accuracy(model, crops[init], truth, labels, ident))
                 print(f"{name} {budget}: seed {seed} {100 * accs[-1]:.1f} %", flush=True)
             results[f"{name}, {budget} labels"] = accs
+    return results
+
+
+def fine_tune_table(results: dict) -> list[str]:
     lines = ["| model | accuracy on unlabelled positions |", "|---|---|"]
-    lines += [f"| {k} | {_pm(v)} |" for k, v in results.items()]
-    return lines, results
+    return lines + [f"| {k} | {_pm(v)} |" for k, v in results.items()]
 
 
 def _pm(values) -> str:
@@ -139,28 +154,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--part", choices=["all", "sampling", "fine-tuning"], default="all",
+                    help="rerun one part; the other is read from the last results file")
     args = ap.parse_args()
+    old = RESULTS / "labelling_study.json"
+    results = json.loads(old.read_text()) if old.exists() and args.part != "all" else {}
     t = time.perf_counter()
-    table1, r1 = sampling_table(args)
-    table2, r2 = fine_tune_table(args)
+    if args.part in ("all", "sampling"):
+        results["sampling"] = sampling_results(args)
+    if args.part in ("all", "fine-tuning"):
+        results["fine_tuning"] = fine_tune_results(args)
+    results.update(seeds=args.seeds, steps=args.steps)
     doc = [
         "# Labelling study (benchmarks/labelling_study.py)", "",
         f"{time.strftime('%Y-%m-%d')}, 2 CPU cores, {args.seeds} seeds, {args.steps} training "
-        f"steps of 32 patterns per model; {time.perf_counter() - t:.0f} s in all. Labels come "
-        "from the simulation's truth (the script plays the user).", "",
+        f"steps of 32 patterns per model (last part run: {time.perf_counter() - t:.0f} s). "
+        "Labels come from the simulation's truth (the script plays the user).", "",
         "## Binary-search versus random sampling", "",
         "Two-domain KNN map (MU | RM, wavy wall), 48×48 positions, 20 nm, noise-free; "
         "Conv classifier (2 classes, chance 50 %) from scratch; accuracy on all unlabelled "
-        "positions. "
-        "The boracite paper's Table 1: 96.9 / 96.3 / 96.2 % (binary) against "
-        "95.0 / 95.7 / 94.2 % (random).", "", *table1, "",
+        "positions. The boracite paper's Table 1: 96.9 / 96.3 / 96.2 % (binary) against "
+        "95.0 / 95.7 / 94.2 % (random).", "", *sampling_table(results["sampling"]), "",
         "## Fine-tuning the shipped model", "",
         "Experimental-like map: four domains (MU, RM, LD, RU) split by wavy walls, 30 nm, "
         "1e6 e⁻/pattern, descan ramp 0.02 px per scan step; 8 KNN classes; labels from "
-        "binary-search sampling.", "", *table2, ""]
+        "binary-search sampling on a jittered grid.", "", *fine_tune_table(results["fine_tuning"]), ""]
     (ROOT / "docs" / "labelling.md").write_text("\n".join(doc))
-    save_result("labelling_study", {"sampling": r1, "fine_tuning": r2, "seeds": args.seeds,
-                                    "steps": args.steps})
+    save_result("labelling_study", results)
     print("\n".join(doc))
 
 

@@ -40,8 +40,12 @@ def test_proposal_is_highlighted_and_shown_in_the_diffraction_view(widget):
 
 
 def test_number_keys_clicks_and_undo(widget):
+    from ferromap.labelling import grid_positions
+
+    widget.labelling.jitter.value = False  # the published, exact grid
     panel = start(widget)
     first = panel.session.current
+    assert first == grid_positions(widget.dataset.scan_shape, 8)[0]
     panel._key_callback(2)(widget.viewer)  # key "2"
     assert panel.session.labels[first] == 2
     click(widget.viewer.layers[LABELS_LAYER], 30, 40)  # any position can be labelled

@@ -59,3 +59,15 @@ def test_undo_and_clicked_labels():
 def test_random_baseline_is_distinct_positions():
     rnd = random_positions((10, 10), 30, seed=1)
     assert len(set(rnd)) == 30 and all(0 <= r < 10 and 0 <= c < 10 for r, c in rnd)
+
+
+def test_jittered_grid_stays_in_its_cells_and_breaks_the_lattice_phase():
+    exact = grid_positions((48, 48), 8)
+    assert {(r % 8, c % 8) for r, c in exact} == {(3, 3)}  # one position in an 8-px cell
+    moved = grid_positions((48, 48), 8, np.random.default_rng(0))
+    assert len(moved) == len(exact) == len(set(moved))
+    assert all(abs(r - r0) <= 4 and abs(c - c0) <= 4 for (r, c), (r0, c0) in zip(moved, exact))
+    assert len({(r % 8, c % 8) for r, c in moved}) > 20
+    sampler = AdaptiveSampler((48, 48), step=8, jitter=True, seed=1)
+    labels = run_sampling(sampler, lambda r, c: int(c >= 20), budget=60)
+    assert len(labels) == 60 and all(v == int(c >= 20) for (_, c), v in labels.items())

@@ -37,6 +37,7 @@ class LabellingPanel(Container):
         self.knn = PushButton(text="Use the 8 KNN directions")
         self.step = SpinBox(label="grid step (px)", min=1, max=4096, value=8)
         self.budget = SpinBox(label="labels wanted", min=2, max=10**6, value=100)
+        self.jitter = CheckBox(text="jitter the grid (atomic-resolution scans)", value=True)
         self.start = PushButton(text="Start labelling")
         self.answers = Container(layout="horizontal", labels=False)
         self.undo_button = PushButton(text="Undo last label", enabled=False)
@@ -46,7 +47,8 @@ class LabellingPanel(Container):
         self.load_button = PushButton(text="Load labels", enabled=False)
         self.fine_tune = CheckBox(text="fine-tune the shipped conv-proto (8 KNN classes)")
         self.train = PushButton(text="Train on labels and map the scan", enabled=False)
-        self.extend([self.classes, self.knn, self.step, self.budget, self.start, self.answers,
+        self.extend([self.classes, self.knn, self.step, self.budget, self.jitter, self.start,
+                     self.answers,
                      self.undo_button, self.counter, self.store, self.save_button,
                      self.load_button, self.fine_tune, self.train])
         self.knn.clicked.connect(lambda: setattr(self.classes, "value", ", ".join(KNN8.names)))
@@ -72,7 +74,7 @@ class LabellingPanel(Container):
             self.owner._fail(exc)
             return
         self.session = LabelSession(ds.scan_shape, classes, step=self.step.value,
-                                    budget=self.budget.value)
+                                    budget=self.budget.value, jitter=self.jitter.value)
         self._answer_buttons(classes)
         for key in NUMBER_KEYS:
             self.viewer.bind_key(key, self._key_callback(int(key)), overwrite=True)

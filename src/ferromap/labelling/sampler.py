@@ -16,13 +16,24 @@ from collections.abc import Callable
 import numpy as np
 
 
-def grid_positions(scan_shape: tuple[int, int], step: int) -> list[tuple[int, int]]:
-    """Regular grid with ``step``, centred so a scan not divisible by it is covered evenly."""
+def grid_positions(scan_shape: tuple[int, int], step: int,
+                   rng: np.random.Generator | None = None) -> list[tuple[int, int]]:
+    """Regular grid with ``step``, centred so a scan not divisible by it is covered evenly.
+
+    With ``rng`` every grid point moves by a random whole number of pixels within its own
+    ``step × step`` cell (see :class:`AdaptiveSampler` ``jitter``).
+    """
     if step < 1:
         raise ValueError(f"step must be >= 1, got {step}")
     rows, cols = scan_shape
     r0, c0 = ((rows - 1) % step) // 2, ((cols - 1) % step) // 2
-    return [(r, c) for r in range(r0, rows, step) for c in range(c0, cols, step)]
+    grid = [(r, c) for r in range(r0, rows, step) for c in range(c0, cols, step)]
+    if rng is None:
+        return grid
+    lo, hi = -((step - 1) // 2), step // 2
+    moved = (np.array(grid) + rng.integers(lo, hi + 1, (len(grid), 2))).clip(0, [rows - 1,
+                                                                               cols - 1])
+    return list(dict.fromkeys((int(r), int(c)) for r, c in moved))
 
 
 def boundary_midpoints(labels: dict[tuple[int, int], int], radius: float
@@ -55,12 +66,21 @@ class AdaptiveSampler:
         ``(rows, cols)`` of the scan.
     step : int
         Grid step ``s`` of the first round.
+    jitter : bool
+        Move every grid point randomly within its own cell (seeded by ``seed``). At atomic
+        resolution a regular grid whose step is a multiple of the lattice period in scan
+        pixels samples one position in the unit cell only, and a classifier trained on it
+        fails elsewhere (``docs/labelling.md``); jitter avoids that aliasing.
+    seed : int
+        Seeds the jitter.
     """
 
-    def __init__(self, scan_shape: tuple[int, int], step: int) -> None:
+    def __init__(self, scan_shape: tuple[int, int], step: int, jitter: bool = False,
+                 seed: int = 0) -> None:
         self.scan_shape, self.step = tuple(scan_shape), int(step)
         self.labels: dict[tuple[int, int], int] = {}
-        self._queue = grid_positions(self.scan_shape, self.step)
+        self._rng = np.random.default_rng(seed) if jitter else None
+        self._queue = grid_positions(self.scan_shape, self.step, self._rng)
         self._step_now = self.step
         self._proposed: set[tuple[int, int]] = set(self._queue)
 
@@ -89,7 +109,7 @@ class AdaptiveSampler:
         pos = np.array(list(self.labels), dtype=float)
         lab = np.array(list(self.labels.values()))
         out = []
-        for p in grid_positions(self.scan_shape, self._step_now):
+        for p in grid_positions(self.scan_shape, self._step_now, self._rng):
             if p in self.labels or p in self._proposed:
                 continue
             near = lab[np.argsort(np.hypot(*(pos - p).T))[:k]]

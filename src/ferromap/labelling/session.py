@@ -32,12 +32,14 @@ class LabelSession:
         Grid step of the sampler's first round.
     budget : int
         Labels wanted; no more proposals once it is reached (clicking still labels).
+    jitter : bool
+        Jitter the sampler's grids (:class:`~ferromap.labelling.sampler.AdaptiveSampler`).
     """
 
     def __init__(self, scan_shape: tuple[int, int], classes: ClassSet, *, step: int = 8,
-                 budget: int = 100) -> None:
+                 budget: int = 100, jitter: bool = False) -> None:
         self.classes, self.budget = classes, int(budget)
-        self.sampler = AdaptiveSampler(scan_shape, step)
+        self.sampler = AdaptiveSampler(scan_shape, step, jitter=jitter)
         self.history: list[tuple[Position, int | None]] = []
         self.current: Position | None = None
         self._pending: Position | None = None
