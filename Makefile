@@ -33,7 +33,7 @@ test: system-deps install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 
-# Simulated training/test sets (about 10 minutes on 2 cores), then the shipped models.
+# Simulated training/test sets (about 15 minutes on 2 cores), then the shipped models.
 datasets: install
 	$(PY) scripts/make_datasets.py --out data
 

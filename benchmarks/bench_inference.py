@@ -5,9 +5,9 @@
 1. Model only: conv-proto on 64×64 crops already in memory (patterns/s), CPU and, when
    present, CUDA.
 2. End to end: `predict_dataset` on an on-disk uint16 .npy (read → CoM → crop → model →
-   maps), patterns/s, with the default CPU batch (64) and with 32, 128 and 256. Reference:
-   a plain streaming sum over the same array in the same run; the printed ratio shows how
-   far the model is from I/O speed.
+   maps), patterns/s (best of 3 runs), with the default CPU batch (64) and with 32, 128
+   and 256. Reference: a plain streaming sum over the same array in the same run; the
+   printed ratio shows how far the model is from I/O speed.
 3. --big: a 128×128×256×256 uint16 dataset (2 GiB) from disk to written maps
    (`ferromap predict`), seconds. Target: < 30 s.
 """
@@ -29,6 +29,8 @@ from ferromap.inference import predict_dataset
 from ferromap.io import open_4dstem
 from ferromap.models import load_model
 
+REPEATS = 3
+
 
 def model_only(device: str, n: int = 4096, precision: str = "auto") -> float:
     model = load_model("conv-proto", device=device, precision=precision)
@@ -47,9 +49,12 @@ def end_to_end(path: Path, model_name: str, batch: int | None = None) -> tuple[f
     t = time.perf_counter()
     compute(ds.data.sum(axis=(2, 3)))
     t_sum = time.perf_counter() - t
-    t = time.perf_counter()
-    predict_dataset(ds, model)
-    return ds.n_patterns / (time.perf_counter() - t), ds.n_patterns / t_sum
+    best = float("inf")
+    for _ in range(REPEATS):  # best of a few runs: the machine is shared
+        t = time.perf_counter()
+        predict_dataset(ds, model)
+        best = min(best, time.perf_counter() - t)
+    return ds.n_patterns / best, ds.n_patterns / t_sum
 
 
 def big_run() -> float:

@@ -120,8 +120,8 @@ class LoadedModel:
         if precision not in ("fp32", "bf16"):
             raise FerromapError(f"unknown precision {precision!r}; use fp32 or bf16")
         self.info, self.net, self.device, self.precision = info, net, device, precision
-        # Patterns per forward pass: small batches stay in the CPU caches (64 against 128:
-        # benchmarks/bench_inference.py prints both); large ones fill a GPU.
+        # Patterns per forward pass: small batches stay in the CPU caches (benchmarks/
+        # bench_inference.py compares 32, 64, 128 and 256); large ones fill a GPU.
         self.batch_size = 64 if device == "cpu" else 2048
         if info.kind == "torch":
             import torch
