@@ -39,6 +39,13 @@ def test_proposal_is_highlighted_and_shown_in_the_diffraction_view(widget):
     assert (widget.diffraction.current.row, widget.diffraction.current.col) == panel.session.current
 
 
+def press(widget, key: str) -> None:
+    """A real key press through napari's key handling (layer shortcuts take precedence)."""
+    handler = widget.viewer.window._qt_viewer.canvas._key_map_handler
+    handler.press_key(key)
+    handler.release_key(key)
+
+
 def test_number_keys_clicks_and_undo(widget):
     from ferromap.labelling import grid_positions
 
@@ -46,12 +53,14 @@ def test_number_keys_clicks_and_undo(widget):
     panel = start(widget)
     first = panel.session.current
     assert first == grid_positions(widget.dataset.scan_shape, 8)[0]
-    panel._key_callback(2)(widget.viewer)  # key "2"
+    press(widget, "2")
     assert panel.session.labels[first] == 2
-    click(widget.viewer.layers[LABELS_LAYER], 30, 40)  # any position can be labelled
-    panel._key_callback(0)(widget.viewer)
+    layer = widget.viewer.layers[LABELS_LAYER]
+    assert widget.viewer.layers.selection.active is layer and layer.mode == "pan_zoom"
+    click(layer, 30, 40)  # any position can be labelled
+    press(widget, "0")
     assert panel.session.labels[(30, 40)] == 0
-    panel._key_callback(7)(widget.viewer)  # no class 7: ignored
+    press(widget, "7")  # no class 7: ignored
     assert len(panel.session.labels) == 2
     panel.undo()
     assert (30, 40) not in panel.session.labels
@@ -102,3 +111,10 @@ def test_bad_class_sets_and_training_too_early_are_notifications(widget, errors)
     panel.answer(0)
     panel.train_and_map()
     assert "at least two classes" in errors[-1]
+
+
+def test_closing_ends_the_session_and_frees_the_keys(widget):
+    panel = start(widget)
+    widget.close_links()
+    assert panel.session is None
+    press(widget, "1")  # nothing happens, nothing raises

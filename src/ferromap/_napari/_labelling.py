@@ -91,7 +91,7 @@ class LabellingPanel(Container):
             self.answers.append(button)
 
     def _key_callback(self, value: int):
-        def press(_viewer) -> None:
+        def press(_viewer_or_layer) -> None:
             if self.session is not None and value < len(self.session.classes):
                 self.answer(value)
         return press
@@ -113,7 +113,9 @@ class LabellingPanel(Container):
 
     def undo(self) -> None:
         """Take back the last label and show that position again."""
-        pos = self.session.undo() if self.session is not None else None
+        if self.session is None:
+            return
+        pos = self.session.undo()
         self._show_labels()
         if pos is not None:
             self._go_to(pos, proposal=False)
@@ -126,6 +128,7 @@ class LabellingPanel(Container):
         if proposal:
             self._set_proposal(pos)
         self.owner.select(*pos)
+        self._activate()  # the marker layer may just have been added (and made active)
 
     # -- layers -----------------------------------------------------------------------------------
     def _scale(self):
@@ -141,18 +144,33 @@ class LabellingPanel(Container):
         getattr(self.viewer, f"add_{kind}")(data, **kwargs)
 
     def _show_labels(self) -> None:
+        """Update the label layer (re-created for a new class set) and make it the active
+        layer: napari gives the active layer's own shortcuts (e.g. "2" = paint) precedence,
+        so the number keys are bound on this layer as well as on the viewer."""
         from napari.utils.colormaps import DirectLabelColormap
 
         s = self.session
         self.counter.value = s.counter()
-        if LABELS_LAYER in self.viewer.layers:
-            self.viewer.layers.remove(LABELS_LAYER)  # the class set may have changed
-        self._add_or_update(s.label_map(), {
-            "name": LABELS_LAYER, "scale": self._scale(),
-            "colormap": DirectLabelColormap(color_dict=label_colormap(s.classes)),
-            "metadata": {"ferromap": {"role": "labelled", "classes": s.classes.to_dict()}}},
-            "labels")
-        self.viewer.layers.selection.active = self.viewer.layers[LABELS_LAYER]
+        layers = self.viewer.layers
+        meta = {"ferromap": {"role": "labelled", "classes": s.classes.to_dict()}}
+        if LABELS_LAYER in layers and layers[LABELS_LAYER].metadata.get("ferromap") != meta[
+                "ferromap"]:
+            layers.remove(LABELS_LAYER)
+        if LABELS_LAYER not in layers:
+            self._add_or_update(s.label_map(), {
+                "name": LABELS_LAYER, "scale": self._scale(), "metadata": meta,
+                "colormap": DirectLabelColormap(color_dict=label_colormap(s.classes))},
+                "labels")
+            for key in NUMBER_KEYS:
+                layers[LABELS_LAYER].bind_key(key, self._key_callback(int(key)), overwrite=True)
+        else:
+            layers[LABELS_LAYER].data = s.label_map()
+        self._activate()
+
+    def _activate(self) -> None:
+        layers = self.viewer.layers
+        if LABELS_LAYER in layers:
+            layers.selection.active = layers[LABELS_LAYER]
 
     def _set_proposal(self, pos) -> None:
         scale = np.asarray(self._scale())
@@ -217,6 +235,7 @@ class LabellingPanel(Container):
         layers = self.viewer.layers
         if LABELS_LAYER in layers:  # keep the user's labels visible on top of the results
             layers.move(layers.index(LABELS_LAYER), len(layers))
+        self._activate()
         if len(maps.classes) == 3:
             r, g, b = maps.classes.names
             self.owner.legend.value += (f"<br>{RGB_LAYER}: R = P({r}), G = P({g}), "
@@ -226,6 +245,9 @@ class LabellingPanel(Container):
                 "metadata": {"ferromap": {"role": "probability_rgb"}}}, "image")
 
     def close(self) -> None:
-        """Remove the number-key bindings."""
+        """Remove the number-key bindings (viewer and label layer) and end the session."""
         for key in NUMBER_KEYS:
             self.viewer.bind_key(key, None, overwrite=True)
+            if LABELS_LAYER in self.viewer.layers:
+                self.viewer.layers[LABELS_LAYER].bind_key(key, None, overwrite=True)
+        self.session = None
