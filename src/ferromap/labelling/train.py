@@ -61,7 +61,7 @@ def train_on_labels(
     classes: ClassSet,
     *,
     init_from: str | None = None,
-    steps: int = TARGET_STEPS,
+    steps: int | None = None,
     seed: int = 0,
     device: str = "auto",
     progress: Callable[[int, int], None] | None = None,
@@ -80,8 +80,9 @@ def train_on_labels(
     init_from : str, optional
         Fine-tune this model (``"conv-proto"`` or a model folder) instead of training from
         scratch.
-    steps : int
-        Optimisation steps (batches of 32), whatever the number of labels.
+    steps : int, optional
+        Optimisation steps (batches of 32), whatever the number of labels
+        (:data:`TARGET_STEPS` by default).
     seed, device
         Reproducibility and where to train.
     progress : callable, optional
@@ -107,6 +108,7 @@ def train_on_labels(
         base = load_model(init_from, device="cpu", precision="fp32").info
         size, mrad, head = base.crop_size, base.mrad_per_px, base.architecture.get("head", head)
     data = labelled_crops(dataset, labels, classes, size=size, model_mrad_per_px=mrad)
+    steps = steps or TARGET_STEPS
     n_train = max(1, round(0.8 * len(data.labels)))
     epochs = min(400, max(1, math.ceil(steps / math.ceil(n_train / BATCH))))
     config = TrainConfig(train=[], name="labelled", model="conv", head=head, augment=False,
