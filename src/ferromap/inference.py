@@ -127,6 +127,10 @@ def _staged(progress: ProgressCallback | None, stage: int, weights=(0.12, 0.76, 
     return report
 
 
+#: Memory allowed for the per-phase mean patterns (float64) of the lattice residual.
+MAX_PHASE_BYTES = 128 * 2**20
+
+
 def _lattice_residual(dataset, com, progress, cancel, scheduler) -> dict:
     """Lattice-periodic residual z-scores (``{"z": map, "lattice": description}``), or
     ``{"lattice": None}`` when the scan shows no lattice with enough repeats."""
@@ -144,6 +148,8 @@ def _lattice_residual(dataset, com, progress, cancel, scheduler) -> dict:
     phase, n_bins = phase_map(dataset.scan_shape, g)
     if np.bincount(phase.ravel(), minlength=n_bins).min() < 3:
         return {"lattice": None}  # too few repeats to compare a position with its equivalents
+    if n_bins * int(np.prod(dataset.frame_shape)) * 8 > MAX_PHASE_BYTES:
+        return {"lattice": None}  # so many phases that their mean patterns would not fit
     residual = periodic_residual(dataset.data, phase, n_bins, progress=progress, cancel=cancel,
                                  scheduler=scheduler)
     periods = [round(float(1 / np.linalg.norm(v)), 3) for v in g]

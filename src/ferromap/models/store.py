@@ -122,7 +122,7 @@ class LoadedModel:
         self.info, self.net, self.device, self.precision = info, net, device, precision
         # Patterns per forward pass: small batches stay in the CPU caches (benchmarks/
         # bench_inference.py compares 32, 64, 128 and 256); large ones fill a GPU.
-        self.batch_size = 64 if device == "cpu" else 2048
+        self.batch_size = 32 if device == "cpu" else 2048
         if info.kind == "torch":
             import torch
 
