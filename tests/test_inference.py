@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 
+from ferromap.anomaly import AnomalySettings
 from ferromap.classes import KNN8
 from ferromap.core.crop import crop_origin, preprocess_crops
 from ferromap.errors import Cancelled, FerromapError
 from ferromap.inference import predict_dataset
 from ferromap.io.dataset import Calibration, Dataset4D
 from ferromap.models import LoadedModel, ModelInfo, PolarizationNet
-from synthetic import disk
+from synthetic import disk, lattice_scan
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,14 @@ def test_distributed_local_cluster_gives_identical_maps(tmp_path, small_model):
         remote = predict_dataset(ds, small_model, scheduler=client)
     np.testing.assert_array_equal(remote.labels, local.labels)
     np.testing.assert_allclose(remote.probs, local.probs, atol=1e-6)
+
+
+def test_maps_carry_the_lattice_residual_and_flag_a_defect(small_model):
+    data = lattice_scan()  # period (4, 6) scan px, a defect at (13, 17)
+    ds = Dataset4D(da.from_array(data, chunks=(6, 30, 32, 32)), Calibration(mrad_per_px=2.0))
+    maps = predict_dataset(ds, small_model)
+    assert sorted(maps.extra["lattice"]["periods_px"]) == [4.0, 6.0]
+    assert np.unravel_index(np.argmax(maps.periodic_z), maps.periodic_z.shape) == (13, 17)
+    assert maps.anomaly_mask[13, 17]
+    plain = predict_dataset(ds, small_model, anomaly=AnomalySettings(periodic=False))
+    assert plain.periodic_z is None and plain.extra["lattice"] is None

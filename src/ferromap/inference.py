@@ -131,7 +131,7 @@ def _staged(progress: ProgressCallback | None, stage: int, weights=(0.12, 0.76, 
 MAX_PHASE_BYTES = 128 * 2**20
 
 
-def _lattice_residual(dataset, com, progress, cancel, scheduler) -> dict:
+def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
     """Lattice-periodic residual z-scores (``{"z": map, "lattice": description}``), or
     ``{"lattice": None}`` when the scan shows no lattice with enough repeats."""
     from ferromap.core.periodic import (
@@ -141,7 +141,6 @@ def _lattice_residual(dataset, com, progress, cancel, scheduler) -> dict:
         reciprocal_lattice,
     )
 
-    shift = com_shift(com, reference="mean")
     g = reciprocal_lattice(np.moveaxis(shift, -1, 0))
     if g is None:
         return {"lattice": None}
@@ -195,7 +194,8 @@ def predict_dataset(
     if not np.isfinite(com).any():
         raise FerromapError("no pattern has any intensity: nothing to classify")
     global_com = tuple(float(v) for v in np.nanmean(com.reshape(-1, 2), axis=0))
-    magnitude, _ = magnitude_angle(com_shift(com, reference="mean"))
+    shift = com_shift(com, reference="mean")
+    magnitude, _ = magnitude_angle(shift)
     origin = crop_origin(global_com, win, frame)
     size, n = model.info.crop_size, len(model.info.classes)
 
@@ -215,7 +215,7 @@ def predict_dataset(
     q99 = model.info.ood.get("nearest_distance_quantiles", {}).get("0.99")
     periodic = {"lattice": None}
     if anomaly.periodic:
-        periodic = _lattice_residual(dataset, com, _staged(progress, 2), cancel, scheduler)
+        periodic = _lattice_residual(dataset, shift, _staged(progress, 2), cancel, scheduler)
     if progress is not None:
         progress(1000, 1000)  # also when there was no lattice to compare
     score, mask = anomaly_score(np.where(empty, 0, labels), low_info | empty, distance, n,

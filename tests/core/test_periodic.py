@@ -10,22 +10,7 @@ from ferromap.core.periodic import (
     phase_zscore,
     reciprocal_lattice,
 )
-from synthetic import disk
-
-
-def lattice_scan(rows=24, cols=30, period=(4, 6), seed=0):
-    """Patterns that repeat with the lattice (a disk whose centre follows the cell phase),
-    with Poisson noise at 2e5 counts, and one defect at (13, 17)."""
-    rng = np.random.default_rng(seed)
-    data = np.empty((rows, cols, 32, 32), np.float32)
-    for r in range(rows):
-        for c in range(cols):
-            pr, pc = (r % period[0]) / period[0], (c % period[1]) / period[1]
-            centre = (16 + 2 * np.sin(2 * np.pi * pr), 16 + 2 * np.cos(2 * np.pi * pc))
-            clean = disk((32, 32), centre, 6.0, supersample=2)
-            clean[13:17, 13:17] *= 1.2 if (r, c) == (13, 17) else 1.0  # the defect
-            data[r, c] = rng.poisson(clean / clean.sum() * 2e5)
-    return data
+from synthetic import lattice_scan
 
 
 def test_lattice_is_the_fundamental_not_a_harmonic():
