@@ -18,6 +18,7 @@ About 10 minutes on 2 CPU cores; needs `make datasets`.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from pathlib import Path
 
@@ -52,10 +53,11 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "data"))
     args = ap.parse_args()
     data = Path(args.data)
-    def load(names):
+    @functools.cache
+    def load(names: tuple[str, ...]):  # each training set is cropped once
         return load_labelled([str(data / f"{n}.zarr") for n in names])
 
-    tests = {t: load([t]) for t in TESTS}
+    tests = {t: load((t,)) for t in TESTS}
     lines = ["# Training ablation (benchmarks/ablation_training.py)", "",
              f"{time.strftime('%Y-%m-%d')}, 2 CPU cores. Conv (Proto), rank-64 projection, "
              "≤ 4,000 training patterns (train-20nm unless named), 3 epochs, seed 888; "
@@ -65,7 +67,7 @@ def main() -> None:
              "| variant | validation | " + " | ".join(TESTS) + " |", "|---|---|---|---|---|"]
     for name, kw in VARIANTS.items():
         kw = dict(kw)
-        train = load(kw.pop("train", ["train-20nm"]))
+        train = load(tuple(kw.pop("train", ["train-20nm"])))
         cfg = TrainConfig(train=[], model="conv", head="prototype", filter=False, seed=888,
                           epochs=3, max_train=4000, encoder_kwargs={"projection_rank": 64},
                           **kw)

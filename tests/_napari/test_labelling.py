@@ -118,3 +118,13 @@ def test_closing_ends_the_session_and_frees_the_keys(widget):
     widget.close_links()
     assert panel.session is None
     press(widget, "1")  # nothing happens, nothing raises
+
+
+def test_changing_the_dataset_ends_the_session(widget):
+    from ferromap.data import load_sample
+
+    panel = start(widget)
+    panel.answer(0)
+    widget.set_dataset(load_sample("single-ru")[0])
+    assert panel.session is None and "dataset changed" in panel.counter.value
+    assert not panel.train.enabled

@@ -244,10 +244,18 @@ class LabellingPanel(Container):
                 "name": RGB_LAYER, "rgb": True, "scale": self._scale(),
                 "metadata": {"ferromap": {"role": "probability_rgb"}}}, "image")
 
-    def close(self) -> None:
-        """Remove the number-key bindings (viewer and label layer) and end the session."""
+    def end(self, reason: str = "not started") -> None:
+        """End the session (labels of one scan must not train on another) and free the
+        number keys; save the labels first to keep them."""
         for key in NUMBER_KEYS:
             self.viewer.bind_key(key, None, overwrite=True)
             if LABELS_LAYER in self.viewer.layers:
                 self.viewer.layers[LABELS_LAYER].bind_key(key, None, overwrite=True)
         self.session = None
+        self.counter.value = reason
+        for w in (self.undo_button, self.save_button, self.load_button, self.train):
+            w.enabled = False
+
+    def close(self) -> None:
+        """Remove the number-key bindings (viewer and label layer) and end the session."""
+        self.end()

@@ -149,8 +149,8 @@ class PolarizationWidget(Container):
 
     # -- dataset --------------------------------------------------------------------------------
     def set_dataset(self, ds) -> None:
-        """Use ``ds`` for CoM, inference and the diffraction view."""
-        self.dataset = ds
+        """Use ``ds`` for CoM, inference, labelling and the diffraction view."""
+        previous, self.dataset = self.dataset, ds
         cal = ds.calibration
         self.info.value = (f"{ds.data.shape} {ds.data.dtype}; "
                            f"{cal.mrad_per_px or '?'} mrad/px; step {cal.scan_step_nm or '?'} nm")
@@ -158,6 +158,8 @@ class PolarizationWidget(Container):
             self.mrad.value = cal.mrad_per_px or 0.0
         self.maps = None
         self.export_button.enabled = False
+        if self.labelling.session is not None and ds is not previous:
+            self.labelling.end("the dataset changed: start labelling again")
 
     def _on_layer_chosen(self, layer) -> None:
         if layer is None:
