@@ -38,6 +38,7 @@ datasets: install
 	$(PY) scripts/make_datasets.py --out data
 
 weights: datasets
+	$(VENV)/bin/ferromap train --config configs/conv-proto-base.toml --force
 	$(VENV)/bin/ferromap train --config configs/conv-proto.toml --force
 	$(VENV)/bin/ferromap train --config configs/pca-knn.toml --force
 

@@ -15,6 +15,7 @@ SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
            ["bench_inference.py", "--big"], ["bench_click_latency.py"],
            # these need `make datasets`; the settings are those of docs/benchmark.md:
            ["bench_anomaly.py"], ["ablation_training.py"],
+           ["symmetry_study.py"],  # needs models/conv-proto-base (`make weights`)
            ["evaluate_models.py", "--max-train", "1500", "--epochs", "4"],
            ]
 

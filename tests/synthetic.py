@@ -15,10 +15,12 @@ def disk(shape, center, radius, *, supersample=8, value=100.0):
     return value * inside.reshape(shape[0], s, shape[1], s).mean(axis=(1, 3))
 
 
-def toy_crops(n_per_class: int = 40, size: int = 16, seed: int = 0):
-    """Disks whose bright side points in the class direction (8 KNN classes), with noise."""
+def toy_crops(n_per_class: int = 40, size: int = 16, seed: int = 0,
+              centre: float | None = None):
+    """Disks whose bright side points in the class direction (8 KNN classes), with noise;
+    centred on ``centre`` (default: the array's middle ``(size - 1) / 2``)."""
     rng = np.random.default_rng(seed)
-    rr, cc = np.mgrid[0:size, 0:size] - (size - 1) / 2
+    rr, cc = np.mgrid[0:size, 0:size] - ((size - 1) / 2 if centre is None else centre)
     crops, labels = [], []
     for c in range(8):
         t = np.deg2rad(45 * c)

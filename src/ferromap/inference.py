@@ -230,5 +230,6 @@ def predict_dataset(
     maps.extra = {"lattice": periodic["lattice"], "crop_window_px": win,
                   "crop_origin_px": list(origin),
                   "data_mrad_per_px": dataset.calibration.mrad_per_px,
-                  "model_mrad_per_px": model.info.mrad_per_px}
+                  "model_mrad_per_px": model.info.mrad_per_px,
+                  "symmetry": model.info.symmetry, "symmetry_passes": model.passes}
     return maps

@@ -120,6 +120,16 @@ def test_closing_ends_the_session_and_frees_the_keys(widget):
     press(widget, "1")  # nothing happens, nothing raises
 
 
+def test_closing_after_qt_deleted_the_dock_widgets_does_not_raise(widget, qtbot):
+    """Closing the viewer deletes the docks' Qt widgets before ferromap's clean-up runs."""
+    from qtpy import sip
+
+    panel = start(widget)
+    sip.delete(panel.counter.native)
+    widget.close_links()  # raised "wrapped C/C++ object of type QLabel has been deleted"
+    assert panel.session is None
+
+
 def test_changing_the_dataset_ends_the_session(widget):
     from ferromap.data import load_sample
 

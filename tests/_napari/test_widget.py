@@ -40,6 +40,15 @@ def test_inference_layers_legend_and_fractions(widget):
     np.testing.assert_allclose(colour[:3], angle_to_rgb(np.array(90.0)), atol=0.02)
 
 
+def test_symmetry_averaging_is_a_checkbox(widget):
+    assert widget.symmetrize.value  # conv-proto averages over its 8 orientations by default
+    widget.run_inference()
+    assert widget.maps.extra["symmetry_passes"] == 8
+    widget.symmetrize.value = False
+    widget.run_inference()
+    assert widget.maps.extra["symmetry_passes"] == 1
+
+
 def test_click_updates_diffraction_view_and_marker(widget):
     widget.run_inference()
     click(widget.viewer.layers["polarization"], 5, 30)

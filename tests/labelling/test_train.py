@@ -69,7 +69,8 @@ def test_fine_tuning_starts_from_the_shipped_model():
     tuned = train_on_labels(ds, labels, KNN8, init_from="conv-proto", steps=20)
     assert tuned.info.crop_size == base.info.crop_size
     assert tuned.info.mrad_per_px == base.info.mrad_per_px
+    assert tuned.info.symmetry == base.info.symmetry == "d4"
     data = labelled_crops(ds, labels, KNN8, model_mrad_per_px=base.info.mrad_per_px)
     before = (base.predict(data.crops).labels == data.labels).mean()
     after = (tuned.predict(data.crops).labels == data.labels).mean()
-    assert after > before  # it learnt the user's labels
+    assert after > before, (before, after)  # it learnt the user's labels

@@ -43,3 +43,26 @@ def test_fine_tuning_refuses_another_class_set(tmp_path, toy):
     with pytest.raises(FerromapError, match="predicts RM"):
         train_model(config(tmp_path, "x", init_from=str(tmp_path / "base")),
                     labelled(toy, other))
+
+
+def test_square_symmetry_teaches_classes_never_labelled(tmp_path):
+    """Trained on RM and RU patterns only, a d4 model sees them in all 8 orientations with
+    mapped labels and classifies every direction; without the symmetry it cannot."""
+    from synthetic import toy_crops
+
+    x, y = toy_crops(n_per_class=60, centre=8.0)
+    seen = np.isin(y, [KNN8.index("RM"), KNN8.index("RU")])
+    data = LabelledCrops(x[seen], y[seen], np.ones(seen.sum()), y[seen].copy(), 3.17, KNN8)
+    model, _ = train_model(config(tmp_path, "d4", symmetry="d4", epochs=8), data)
+    assert model.info.symmetry == "d4" and model.passes == 8
+    assert load_model(tmp_path / "d4", device="cpu").info.symmetry == "d4"
+    acc = (model.predict(x[~seen]).labels == y[~seen]).mean()
+    assert acc > 0.8, acc
+    plain, _ = train_model(config(tmp_path, "plain", epochs=8), data)
+    assert (plain.predict(x[~seen]).labels == y[~seen]).mean() < 0.05
+
+
+def test_symmetry_needs_directed_classes(tmp_path, toy):
+    other = ClassSet(tuple(f"c{i}" for i in range(8)), (None,) * 8)
+    with pytest.raises(FerromapError, match="closed under"):
+        train_model(config(tmp_path, "x", symmetry="d4"), labelled(toy, other))

@@ -247,15 +247,19 @@ class LabellingPanel(Container):
     def end(self, reason: str = "not started") -> None:
         """End the session (labels of one scan must not train on another) and free the
         number keys; save the labels first to keep them."""
+        self._release()
+        self.counter.value = reason
+        for w in (self.undo_button, self.save_button, self.load_button, self.train):
+            w.enabled = False
+
+    def _release(self) -> None:
         for key in NUMBER_KEYS:
             self.viewer.bind_key(key, None, overwrite=True)
             if LABELS_LAYER in self.viewer.layers:
                 self.viewer.layers[LABELS_LAYER].bind_key(key, None, overwrite=True)
         self.session = None
-        self.counter.value = reason
-        for w in (self.undo_button, self.save_button, self.load_button, self.train):
-            w.enabled = False
 
     def close(self) -> None:
-        """Remove the number-key bindings (viewer and label layer) and end the session."""
-        self.end()
+        """Remove the number-key bindings (viewer and label layer) and end the session,
+        without touching the dock's Qt widgets: when the viewer closes they are already gone."""
+        self._release()

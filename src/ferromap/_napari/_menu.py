@@ -61,7 +61,7 @@ def com_maps_command(dataset: napari.layers.Image, reference: str = "mean",
                model={"choices": ["conv-proto", "pca-knn"]},
                device={"choices": ["auto", "cpu", "cuda"]})
 def inference_command(dataset: napari.layers.Image, model: str = "conv-proto",
-                      device: str = "auto"
+                      device: str = "auto", symmetrize: bool = True
                       ) -> napari.qt.threading.FunctionWorker[list[napari.types.LayerDataTuple]]:
     """Polarization labels, confidence, anomalies and low-information mask of a dataset layer."""
     from ferromap._napari._layers import prediction_layers
@@ -71,7 +71,8 @@ def inference_command(dataset: napari.layers.Image, model: str = "conv-proto",
 
     def job(report):
         ds = dataset_from_layer(dataset)
-        maps = predict_dataset(ds, load_model(model, device=device), progress=report)
+        maps = predict_dataset(ds, load_model(model, device=device, symmetrize=symmetrize),
+                               progress=report)
         return prediction_layers(maps, ds.calibration.scan_step_nm)
 
     return _run(job, "polarization inference")

@@ -105,6 +105,8 @@ class PolarizationWidget(Container):
         self.model_file = FileEdit(label="model folder", mode="d")
         self.device = ComboBox(label="device", choices=["auto", "cpu", "cuda"])
         self.gpu = Label(label="GPU", value=_gpu_name())
+        self.symmetrize = CheckBox(text="average over crystal symmetry (8× slower, more accurate)",
+                                   value=True)
         self.run_button = PushButton(text="Run polarization inference")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=1000, value=0)
@@ -116,7 +118,7 @@ class PolarizationWidget(Container):
         self.extend([self.layer_choice, self.open_file, self.scan_rows, self.scan_cols, self.info,
                      self.mrad, self.reference, self.rotation, self.flip, self.estimate,
                      self.com_button, self.model, self.model_file, self.device, self.gpu,
-                     self.run_button, self.cancel_button, self.progress, self.results,
+                     self.symmetrize, self.run_button, self.cancel_button, self.progress, self.results,
                      self.legend, self.export_dir, self.export_button, self.status])
         self.diffraction = DiffractionView()
         self.labelling = LabellingPanel(self)
@@ -268,6 +270,7 @@ class PolarizationWidget(Container):
 
         try:
             name, device = self._model_name(), self.device.value
+            symmetrize = self.symmetrize.value
         except ValueError as exc:
             self._fail(exc)
             return
@@ -276,7 +279,7 @@ class PolarizationWidget(Container):
         def job(progress, cancel):
             from ferromap.inference import check_model_fits
 
-            model = load_model(name, device=device)
+            model = load_model(name, device=device, symmetrize=symmetrize)
             check_model_fits(ds, model)
             return predict_dataset(ds, model, progress=progress, cancel=cancel)
 

@@ -79,7 +79,9 @@ def train_on_labels(
         Class names; with ``init_from`` they must be the base model's.
     init_from : str, optional
         Fine-tune this model (``"conv-proto"`` or a model folder) instead of training from
-        scratch.
+        scratch. The fine-tuned model keeps the base model's crystal symmetry (``"d4"`` for
+        conv-proto: trained and predicting in all 8 orientations); a model trained from
+        scratch assumes none.
     steps : int, optional
         Optimisation steps (batches of 32), whatever the number of labels
         (:data:`TARGET_STEPS` by default).
@@ -101,12 +103,13 @@ def train_on_labels(
     counts = np.bincount(list(labels.values()), minlength=len(classes))
     if (counts >= 2).sum() < 2:
         raise FerromapError("label at least two positions of at least two classes before training")
-    size, mrad, head = 64, None, "classification"
+    size, mrad, head, symmetry = 64, None, "classification", "none"
     if init_from:
         from ferromap.models.store import load_model
 
         base = load_model(init_from, device="cpu", precision="fp32").info
         size, mrad, head = base.crop_size, base.mrad_per_px, base.architecture.get("head", head)
+        symmetry = base.symmetry
     data = labelled_crops(dataset, labels, classes, size=size, model_mrad_per_px=mrad)
     steps = steps or TARGET_STEPS
     n_train = max(1, round(0.8 * len(data.labels)))
@@ -115,7 +118,7 @@ def train_on_labels(
                          filter=False, seed=seed, epochs=epochs, patience=epochs,
                          batch_size=BATCH, val_fraction=0.2, crop_size=size,
                          encoder_kwargs={"projection_rank": 64}, init_from=init_from,
-                         device=device)
+                         device=device, symmetry=symmetry)
     total = epochs * math.ceil(n_train / BATCH)
 
     def report(d: dict) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from ferromap.classes import ClassSet
 from ferromap.errors import FerromapError
 from ferromap.models.network import Prediction
+from ferromap.models.symmetry import GROUPS, symmetrized_predict, usable_ops
 
 SCHEMA = "ferromap-model"
 VERSION = 1
@@ -44,13 +45,15 @@ class ModelInfo:
     architecture: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     ood: dict = field(default_factory=dict)
+    symmetry: str = "none"  # point group of the material (ferromap.models.symmetry)
 
     def to_json(self) -> dict:
         """The ``model.json`` content."""
         return {"schema": SCHEMA, "version": VERSION, "name": self.name, "kind": self.kind,
                 "classes": self.classes.to_dict(), "crop_size": self.crop_size,
                 "mrad_per_px": self.mrad_per_px, "normalisation": self.normalisation,
-                "architecture": self.architecture, "training": self.training, "ood": self.ood}
+                "architecture": self.architecture, "training": self.training, "ood": self.ood,
+                "symmetry": self.symmetry}
 
     @classmethod
     def from_json(cls, d: dict, where: str) -> ModelInfo:
@@ -61,10 +64,13 @@ class ModelInfo:
         if d.get("version") != VERSION:
             raise ModelFileError(f"{where}: model schema version {d.get('version')} is not "
                                  f"supported (this ferromap reads version {VERSION})")
+        if d.get("symmetry", "none") not in GROUPS:
+            raise ModelFileError(f"{where}: unknown symmetry {d.get('symmetry')!r}")
         try:
             return cls(d["name"], d["kind"], ClassSet.from_dict(d["classes"]), int(d["crop_size"]),
                        d.get("mrad_per_px"), d.get("normalisation", "minmax"),
-                       d.get("architecture", {}), d.get("training", {}), d.get("ood", {}))
+                       d.get("architecture", {}), d.get("training", {}), d.get("ood", {}),
+                       str(d.get("symmetry", "none")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: malformed model.json ({exc})") from None
 
@@ -114,12 +120,18 @@ class LoadedModel:
         ``"cpu"`` or ``"cuda"`` (torch models).
     precision : {"fp32", "bf16"}
         Compute type of the encoder; the input standardisation always runs in fp32.
+    symmetrize : bool
+        Combine the predictions of every orientation of the material's point group
+        (``info.symmetry``; |G| forward passes per pattern). More accurate, |G| times slower;
+        no effect for ``symmetry = "none"``.
     """
 
-    def __init__(self, info: ModelInfo, net, device: str = "cpu", precision: str = "fp32") -> None:
+    def __init__(self, info: ModelInfo, net, device: str = "cpu", precision: str = "fp32",
+                 symmetrize: bool = True) -> None:
         if precision not in ("fp32", "bf16"):
             raise FerromapError(f"unknown precision {precision!r}; use fp32 or bf16")
         self.info, self.net, self.device, self.precision = info, net, device, precision
+        self.symmetry_ops = usable_ops(info.symmetry, info.classes) if symmetrize else []
         # Patterns per forward pass: small batches stay in the CPU caches (benchmarks/
         # bench_inference.py compares 32, 64, 128 and 256); large ones fill a GPU.
         self.batch_size = 32 if device == "cpu" else 2048
@@ -128,13 +140,24 @@ class LoadedModel:
 
             self.net = net.to(device).eval().to(memory_format=torch.channels_last)
 
+    @property
+    def passes(self) -> int:
+        """Forward passes per pattern (the size of the symmetry group averaged over)."""
+        return max(1, len(self.symmetry_ops))
+
     def predict(self, crops: np.ndarray, batch: int | None = None) -> Prediction:
         """Predict ``(n, S, S)`` min-max-normalised crops (``batch`` defaults to
         ``self.batch_size``)."""
-        batch = batch or self.batch_size
         if crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
             raise FerromapError(f"model {self.info.name} expects {self.info.crop_size}-px crops, "
                                 f"got {crops.shape[1:]}")
+        if len(self.symmetry_ops) > 1:
+            return symmetrized_predict(lambda c: self._predict_once(c, batch), crops,
+                                       self.symmetry_ops)
+        return self._predict_once(crops, batch)
+
+    def _predict_once(self, crops: np.ndarray, batch: int | None) -> Prediction:
+        batch = batch or self.batch_size
         if self.info.kind == "pca-knn":
             return self.net.predict(crops)
         import torch
@@ -182,12 +205,13 @@ def shipped_model_path(name: str) -> Path:
     return Path(str(files("ferromap") / "models" / "weights" / name))
 
 
-def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "auto"
-               ) -> LoadedModel:
+def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "auto",
+               symmetrize: bool = True) -> LoadedModel:
     """Load a shipped model (``"conv-proto"``, ``"pca-knn"``) or a model folder.
 
     ``precision`` is ``"fp32"``, ``"bf16"`` (encoder in bfloat16) or ``"auto"``
-    (:func:`resolve_precision`).
+    (:func:`resolve_precision`). ``symmetrize`` averages over the model's point group
+    (:class:`LoadedModel`).
 
     Raises
     ------
@@ -206,12 +230,12 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}/model.json is not valid JSON ({exc})") from None
     if info.kind == "pca-knn":
-        return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"))
+        return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"), symmetrize=symmetrize)
     if info.kind != "torch":
         raise ModelFileError(f"{path}: unknown model kind {info.kind!r}")
     device = resolve_device(device)
     return LoadedModel(info, _load_torch(path / "weights.safetensors", info), device,
-                       resolve_precision(precision, device))
+                       resolve_precision(precision, device), symmetrize)
 
 
 def _load_pca_knn(path: Path):

@@ -12,6 +12,7 @@ Example (TOML)::
     epochs = 20
     out = "models/conv-proto"
     # init_from = "conv-proto"             # fine-tune a shipped model or a model folder
+    # symmetry = "d4"                      # train in every orientation; average at inference
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class TrainConfig:
     out: str | None = None
     max_train: int | None = None  # cap on training patterns (subsampled, stratified)
     init_from: str | None = None  # start from this model's weights (fine-tuning)
+    symmetry: str = "none"  # material point group: none | c2 | mm2 | d4 (models.symmetry)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:

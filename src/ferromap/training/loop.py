@@ -73,6 +73,7 @@ def train_network(
     lr: float = 2e-4,
     weight_decay: float = 1e-4,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    symmetry_ops: list | None = None,
     seed: int = 0,
     device: str = "cpu",
     progress: ProgressFn | None = None,
@@ -92,6 +93,9 @@ def train_network(
         Adam settings (the paper: 128, 2e-4, 1e-4).
     augment : callable, optional
         ``augment(crop, rng)`` applied to training crops only.
+    symmetry_ops : list, optional
+        ``(SymOp, permutation)`` pairs (:func:`ferromap.models.symmetry.usable_ops`): each
+        training crop is shown in a random one of them, with its label mapped.
     seed : int
         Seeds shuffling, augmentation and initialisation.
     device : str
@@ -106,6 +110,8 @@ def train_network(
     History
     """
     import torch
+
+    from ferromap.models.symmetry import augment_batch
 
     rng = np.random.default_rng(seed)
     net.to(device)
@@ -122,7 +128,10 @@ def train_network(
             if cancel is not None and cancel.is_set():
                 raise Cancelled("training cancelled")
             x = xt[idx] if augment is None else np.stack([augment(c, rng) for c in xt[idx]])
-            loss = net.loss(_to_tensor(x, device), torch.from_numpy(yt[idx]).to(device))
+            y = yt[idx]
+            if symmetry_ops:
+                x, y = augment_batch(x, y, symmetry_ops, rng)
+            loss = net.loss(_to_tensor(x, device), torch.from_numpy(y).to(device))
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -11,6 +11,7 @@ import numpy as np
 
 from ferromap.classes import KNN8, ClassSet
 from ferromap.errors import FerromapError
+from ferromap.models.symmetry import augment_batch, usable_ops
 from ferromap.training.config import TrainConfig
 from ferromap.training.filtering import filter_per_scan
 from ferromap.training.preprocess import dataset_crops
@@ -92,9 +93,9 @@ def train_model(config: TrainConfig, data: LabelledCrops | None = None, *,
         raise FerromapError("not enough labelled patterns to train and validate")
     record = {"config": asdict(config), "n_train": int(len(tr)), "n_val": int(len(va))}
     info = ModelInfo(config.name, "torch" if config.model != "pca-knn" else "pca-knn",
-                     data.classes, config.crop_size, data.mrad_per_px)
+                     data.classes, config.crop_size, data.mrad_per_px, symmetry=config.symmetry)
     if config.model == "pca-knn":
-        net = _fit_pca(config, data, tr)
+        net = _fit_pca(config, data, tr, usable_ops(config.symmetry, data.classes))
         model = LoadedModel(info, net)
     else:
         device = resolve_device(config.device)
@@ -129,15 +130,17 @@ def _augmenter(config: TrainConfig):
     return Augmenter(params)
 
 
-def _fit_pca(config: TrainConfig, data: LabelledCrops, tr: np.ndarray):
+def _fit_pca(config: TrainConfig, data: LabelledCrops, tr: np.ndarray, ops: list):
     from ferromap.models.pca_knn import PcaKnn
 
-    x = data.crops[tr]
+    x, y = data.crops[tr], data.labels[tr]
     aug = _augmenter(config)
+    rng = np.random.default_rng(config.seed)
     if aug is not None:
-        rng = np.random.default_rng(config.seed)
         x = np.stack([aug(c, rng) for c in x])
-    return PcaKnn.fit(x, data.labels[tr], len(data.classes), seed=config.seed)
+    if len(ops) > 1:
+        x, y = augment_batch(x, y, ops, rng)
+    return PcaKnn.fit(x, y, len(data.classes), seed=config.seed)
 
 
 def _fit_torch(config, data, tr, va, device, progress, cancel):
@@ -156,16 +159,21 @@ def _fit_torch(config, data, tr, va, device, progress, cancel):
             kwargs.setdefault("size", config.crop_size)
         net = PolarizationNet(config.model, config.head, data.classes, kwargs, config.input_norm,
                               config.crop_size)
+    ops = usable_ops(config.symmetry, data.classes)  # after init_from's class-set check
     if config.input_norm != "none" and not config.init_from:
         sample = data.crops[tr[:: max(1, len(tr) // 4000)]]
+        rng = np.random.default_rng(config.seed)
         if augment is not None:
-            rng = np.random.default_rng(config.seed)
             sample = np.stack([augment(c, rng) for c in sample])
+        if len(ops) > 1:
+            sample = augment_batch(sample, data.labels[tr[:: max(1, len(tr) // 4000)]], ops,
+                                   rng)[0]
         net.input_norm.fit(torch.from_numpy(sample)[:, None])
     history = train_network(
         net, (data.crops[tr], data.labels[tr]), (data.crops[va], data.labels[va]),
         epochs=config.epochs, patience=config.patience, batch_size=config.batch_size,
-        lr=config.lr, weight_decay=config.weight_decay, augment=augment, seed=config.seed,
+        lr=config.lr, weight_decay=config.weight_decay, augment=augment,
+        symmetry_ops=ops if len(ops) > 1 else None, seed=config.seed,
         device=device, progress=progress, cancel=cancel)
     if config.head == "prototype":
         net.eval()
