@@ -7,7 +7,10 @@ is written by `make weights`) and each test set: the one-pass accuracy, the accu
 of the 8 square-lattice operations (pattern transformed, prediction mapped back), and the
 accuracy of the average over all 8, with the operations about pixel size/2 (where the crop
 rule puts the beam, `ferromap.models.symmetry`) and, as the control, about the array's middle
-(size-1)/2. Writes benchmarks/results/symmetry_<model>.json.
+(size-1)/2. With --descan, also the shipped conv-proto in one pass and averaged on
+test-20nm with every pattern shifted by a uniform descan of 0.5 and 1 px (row and col),
+i.e. with the beam off the crop centre the operations act about.
+Writes benchmarks/results/symmetry_<model>.json.
 """
 
 from __future__ import annotations
@@ -51,10 +54,32 @@ def scores(model, crops: np.ndarray, truth: np.ndarray, ops) -> dict:
     return {"per_operation": per_op, "averaged": round(float((mean == truth).mean()), 4)}
 
 
+def descan_rows(data_dir: Path) -> dict:
+    """Shipped conv-proto, one pass and averaged, with the beam moved off the crop centre."""
+    from scipy.ndimage import shift
+
+    from ferromap.core.crop import minmax_normalize
+
+    out = {}
+    for symmetrize in (False, True):
+        model = load_model("conv-proto", device="cpu", symmetrize=symmetrize)
+        data = load_labelled([str(data_dir / "test-20nm.zarr")], size=model.info.crop_size,
+                             model_mrad_per_px=model.info.mrad_per_px)
+        for px in (0.0, 0.5, 1.0):
+            crops = np.stack([minmax_normalize(shift(c, (px, px), order=1, mode="nearest"))
+                              for c in data.crops]) if px else data.crops
+            acc = float((model.predict(crops).labels == data.labels).mean())
+            out[f"{'averaged' if symmetrize else 'one_pass'}_descan_{px}px"] = round(acc, 4)
+            print(f"conv-proto {'averaged' if symmetrize else 'one pass'}, descan {px} px: "
+                  f"{acc:.3f}", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default=str(ROOT / "models" / "conv-proto-base"))
     ap.add_argument("--data", default=str(ROOT / "data"))
+    ap.add_argument("--descan", action="store_true", help="also the descan rows (see above)")
     args = ap.parse_args()
     model = load_model(args.model, device="cpu", symmetrize=False)
     about_centre = usable_ops("d4", model.info.classes)
@@ -74,6 +99,8 @@ def main() -> None:
         print(f"{name}: one pass {r['one_pass']:.3f}, averaged about size/2 "
               f"{r['about_size_over_2']['averaged']:.3f}, about (size-1)/2 "
               f"{r['about_middle']['averaged']:.3f}", flush=True)
+    if args.descan:
+        result["shipped_conv-proto_test-20nm"] = descan_rows(Path(args.data))
     save_result(f"symmetry_{Path(args.model).name}", result)
 
 
