@@ -43,24 +43,23 @@ class SymOp:
         out = crops
         if a == 0:  # x and y swap: the image transposes (about the row = col diagonal)
             out = np.swapaxes(out, -1, -2)
-            # transpose maps (x, y) -> (-y, -x); compose the remaining mirrors
-            a, b, c, d = -b, -a, -d, -c
+            a, d = -b, -c  # the transpose is (x, y) -> (-y, -x); mirrors do the rest
         if a == -1:
-            out = _flip(out, -1)
+            out = self.flip(out, -1)
         if d == -1:
-            out = _flip(out, -2)
+            out = self.flip(out, -2)
         return out
+
+    @staticmethod
+    def flip(a: np.ndarray, axis: int) -> np.ndarray:
+        """Mirror pixel ``i`` to ``(S - i) mod S``: about ``S/2``, not the array's middle."""
+        return np.roll(np.flip(a, axis), 1, axis)
 
     def angle(self, angle_deg: float) -> float:
         """Image of a direction (degrees CCW from +x) under the operation."""
         t = np.deg2rad(angle_deg)
         x, y = np.asarray(self.matrix, float) @ np.array([np.cos(t), np.sin(t)])
         return float(np.rad2deg(np.arctan2(y, x)) % 360.0)
-
-
-def _flip(a: np.ndarray, axis: int) -> np.ndarray:
-    """Mirror pixel ``i`` to ``(S - i) mod S``: about ``S/2``, not the array's middle."""
-    return np.roll(np.flip(a, axis), 1, axis)
 
 
 _OPS = {
