@@ -77,8 +77,9 @@ def test_undirected_or_open_class_sets_refuse_the_group():
         usable_ops("d4", undirected)
     half = ClassSet(("R", "U"), (0.0, 90.0))
     assert class_permutation(SymOp("rot180", ((-1, 0), (0, -1))), half) is None
-    with pytest.raises(FerromapError, match="unknown symmetry"):
-        group_ops("d6")
+    for bad in ("d6", ["d4"]):  # a typo, or a list from a TOML/YAML config
+        with pytest.raises(FerromapError, match="unknown symmetry"):
+            group_ops(bad)
 
 
 def test_augment_batch_moves_the_signal_with_the_label():
@@ -132,10 +133,11 @@ def test_model_file_records_the_symmetry(tmp_path):
     assert json.loads((path / "model.json").read_text())["symmetry"] == "mm2"
     assert load_model(path, device="cpu").passes == 4
     meta = json.loads((path / "model.json").read_text())
-    meta["symmetry"] = "p6mm"
-    (path / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match="unknown symmetry"):
-        load_model(path, device="cpu")
+    for bad in ("p6mm", ["d4"]):
+        meta["symmetry"] = bad
+        (path / "model.json").write_text(json.dumps(meta))
+        with pytest.raises(ModelFileError, match="unknown symmetry"):
+            load_model(path, device="cpu")
     assert set(GROUPS) == {"none", "c2", "mm2", "d4"}
 
 

@@ -64,13 +64,14 @@ class ModelInfo:
         if d.get("version") != VERSION:
             raise ModelFileError(f"{where}: model schema version {d.get('version')} is not "
                                  f"supported (this ferromap reads version {VERSION})")
-        if d.get("symmetry", "none") not in GROUPS:
-            raise ModelFileError(f"{where}: unknown symmetry {d.get('symmetry')!r}")
+        symmetry = d.get("symmetry", "none")
+        if not isinstance(symmetry, str) or symmetry not in GROUPS:
+            raise ModelFileError(f"{where}: unknown symmetry {symmetry!r}")
         try:
             return cls(d["name"], d["kind"], ClassSet.from_dict(d["classes"]), int(d["crop_size"]),
                        d.get("mrad_per_px"), d.get("normalisation", "minmax"),
                        d.get("architecture", {}), d.get("training", {}), d.get("ood", {}),
-                       str(d.get("symmetry", "none")))
+                       symmetry)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: malformed model.json ({exc})") from None
 

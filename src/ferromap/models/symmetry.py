@@ -77,7 +77,7 @@ GROUPS = {
 
 def group_ops(group: str) -> list[SymOp]:
     """The operations of a point group by name (``none``, ``c2``, ``mm2``, ``d4``)."""
-    if group not in GROUPS:
+    if not isinstance(group, str) or group not in GROUPS:
         raise FerromapError(f"unknown symmetry {group!r}; use one of {', '.join(GROUPS)}")
     return [SymOp(n, _OPS[n]) for n in GROUPS[group]]
 

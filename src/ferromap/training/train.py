@@ -11,7 +11,6 @@ import numpy as np
 
 from ferromap.classes import KNN8, ClassSet
 from ferromap.errors import FerromapError
-from ferromap.models.symmetry import augment_batch, usable_ops
 from ferromap.training.config import TrainConfig
 from ferromap.training.filtering import filter_per_scan
 from ferromap.training.preprocess import dataset_crops
@@ -82,6 +81,7 @@ def train_model(config: TrainConfig, data: LabelledCrops | None = None, *,
     The model is saved to ``config.out`` when it is set.
     """
     from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
+    from ferromap.models.symmetry import usable_ops
 
     data = data or load_labelled(config.train, size=config.crop_size)
     tr, va = split_indices(data.labels, config.val_fraction, config.seed)
@@ -132,6 +132,7 @@ def _augmenter(config: TrainConfig):
 
 def _fit_pca(config: TrainConfig, data: LabelledCrops, tr: np.ndarray, ops: list):
     from ferromap.models.pca_knn import PcaKnn
+    from ferromap.models.symmetry import augment_batch
 
     x, y = data.crops[tr], data.labels[tr]
     aug = _augmenter(config)
@@ -147,6 +148,7 @@ def _fit_torch(config, data, tr, va, device, progress, cancel):
     import torch
 
     from ferromap.models.network import PolarizationNet
+    from ferromap.models.symmetry import augment_batch, usable_ops
     from ferromap.training.loop import seed_everything, train_network
 
     seed_everything(config.seed)
@@ -161,13 +163,12 @@ def _fit_torch(config, data, tr, va, device, progress, cancel):
                               config.crop_size)
     ops = usable_ops(config.symmetry, data.classes)  # after init_from's class-set check
     if config.input_norm != "none" and not config.init_from:
-        sample = data.crops[tr[:: max(1, len(tr) // 4000)]]
-        rng = np.random.default_rng(config.seed)
+        pick = tr[:: max(1, len(tr) // 4000)]
+        sample, rng = data.crops[pick], np.random.default_rng(config.seed)
         if augment is not None:
             sample = np.stack([augment(c, rng) for c in sample])
         if len(ops) > 1:
-            sample = augment_batch(sample, data.labels[tr[:: max(1, len(tr) // 4000)]], ops,
-                                   rng)[0]
+            sample = augment_batch(sample, data.labels[pick], ops, rng)[0]
         net.input_norm.fit(torch.from_numpy(sample)[:, None])
     history = train_network(
         net, (data.crops[tr], data.labels[tr]), (data.crops[va], data.labels[va]),
