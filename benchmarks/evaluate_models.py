@@ -122,7 +122,8 @@ def main() -> None:
     ap.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS),
                     help="run only these configurations, keeping the other rows of the CSV")
     ap.add_argument("--table-only", action="store_true",
-                    help="only rewrite benchmark.md from benchmark.csv")
+                    help="only rewrite benchmark.md from benchmark.csv (give the run's "
+                    "--max-train and --epochs: the header states them)")
     args = ap.parse_args()
     data_dir, out = Path(args.data), Path(args.out)
     out.mkdir(exist_ok=True)
