@@ -18,9 +18,9 @@ import dask.array as da
 import numpy as np
 from _common import save_result
 
-from ferromap.inference import predict_dataset
 from ferromap.io import Dataset4D, open_4dstem
 from ferromap.models import load_model
+from ferromap.pipelines.predict import predict_dataset
 from ferromap.simulate.detector import apply_detector
 from ferromap.simulate.recipes import RECIPES, vacancy_scan_position
 

@@ -26,9 +26,9 @@ import numpy as np
 from _common import DATA, make_npy, save_result
 
 from ferromap.core.stream import compute
-from ferromap.inference import predict_dataset
 from ferromap.io import open_4dstem
 from ferromap.models import load_model
+from ferromap.pipelines.predict import predict_dataset
 
 REPEATS = 3
 

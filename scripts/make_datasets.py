@@ -1,11 +1,17 @@
-"""Regenerate the project's simulated training and test sets (seeded, reproducible).
+"""Regenerate the project's simulated data sets (seeded, reproducible).
 
-    python scripts/make_datasets.py [--out data] [--only train-20nm test-20nm ...]
+    python scripts/make_datasets.py [--out data] [--group suite bank legacy] [--bank 80]
+                                    [--only NAME ...] [--force]
 
-Each recipe of ferromap.simulate.recipes.RECIPES becomes DIR/NAME.zarr (data, labels,
-calibration, metadata). Noisy sets are simulated noise-free and then given Poisson noise with
-their recipe's seed; a noisy copy of another recipe's crystal (``noise_seed``) reuses that
-recipe's noise-free set when it is already built. About 12 minutes for all on 2 CPU cores.
+* ``suite``: the experiment-like evaluation suite (ferromap.simulate.recipes.SUITE), about an
+  hour on 2 CPU cores;
+* ``bank``: the training bank (ferromap.simulate.bank), ``--bank`` entries of about 2 minutes
+  each on 2 CPU cores, written as DIR/bank/entry-NNNN.zarr;
+* ``legacy``: the earlier training and test sets (ferromap.simulate.recipes.RECIPES).
+
+Every set becomes a ``.zarr`` with data, labels, calibration and metadata. Sets that exist
+are skipped (``--force`` rebuilds them), so an interrupted run resumes where it stopped.
+A noisy copy of another recipe's crystal (``noise_seed``) reuses that recipe's noise-free set.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from pathlib import Path
 from ferromap.cli import StderrProgress
 from ferromap.io import open_4dstem
 from ferromap.io.dataset import Calibration
-from ferromap.io.save import load_labels, save_4dstem
-from ferromap.simulate.recipes import RECIPES, Recipe, simulate_recipe
+from ferromap.io.save import save_4dstem
+from ferromap.io.sidecar import read_label_map
+from ferromap.simulate.bank import bank_entry, simulate_bank_entry
+from ferromap.simulate.recipes import RECIPES, SUITE, Recipe, simulate_recipe
 
 
 def noisy_copy(recipe: Recipe, out: Path):
@@ -31,28 +39,57 @@ def noisy_copy(recipe: Recipe, out: Path):
         if replace(recipe.noise_free(), name=other.name) == other and twin.exists():
             ds = open_4dstem(twin)
             meta = {**ds.metadata, "recipe": recipe.name, "dose": recipe.dose}
-            return recipe.add_noise(ds.data.compute()), load_labels(twin), meta
+            return recipe.add_noise(ds.data.compute()), read_label_map(twin), meta
     return None
+
+
+def _save(path: Path, built, t0: float) -> None:
+    data, labels, meta = built
+    cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0)
+    save_4dstem(path, data, calibration=cal, labels=labels, metadata=meta)
+    print(f"{path}: {data.shape} {data.dtype} in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def build_recipes(recipes: dict[str, Recipe], out: Path, only, force: bool) -> None:
+    for name in only or recipes:
+        if name not in recipes:
+            continue
+        path = out / f"{name}.zarr"
+        if path.exists() and not force:
+            print(f"{path} exists, skipped")
+            continue
+        t0 = time.perf_counter()
+        built = noisy_copy(recipes[name], out) if recipes is RECIPES else None
+        _save(path, built or simulate_recipe(recipes[name], progress=StderrProgress(name)), t0)
+
+
+def build_bank(n: int, out: Path, force: bool) -> None:
+    for index in range(n):
+        path = out / "bank" / f"entry-{index:04d}.zarr"
+        if path.exists() and not force:
+            continue
+        t0 = time.perf_counter()
+        entry = bank_entry(index)
+        _save(path, simulate_bank_entry(entry, progress=StderrProgress(f"bank {index}")), t0)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="data")
-    ap.add_argument("--only", nargs="*", choices=sorted(RECIPES), help="recipes to build")
+    ap.add_argument("--group", nargs="*", default=["suite", "bank"],
+                    choices=["suite", "bank", "legacy"])
+    ap.add_argument("--bank", type=int, default=80, help="training bank entries")
+    ap.add_argument("--only", nargs="*", help="recipe names to build (suite or legacy)")
     ap.add_argument("--force", action="store_true", help="rebuild existing sets")
     args = ap.parse_args()
     out = Path(args.out)
-    for name in args.only or RECIPES:
-        path = out / f"{name}.zarr"
-        if path.exists() and not args.force:
-            print(f"{path} exists, skipped")
-            continue
-        t = time.perf_counter()
-        built = noisy_copy(RECIPES[name], out)
-        data, labels, meta = built or simulate_recipe(RECIPES[name], progress=StderrProgress(name))
-        cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0)
-        save_4dstem(path, data, calibration=cal, labels=labels, metadata=meta)
-        print(f"{path}: {data.shape} {data.dtype} in {time.perf_counter() - t:.0f} s")
+    for group in args.group:
+        if group == "suite":
+            build_recipes(SUITE, out, args.only, args.force)
+        elif group == "legacy":
+            build_recipes(RECIPES, out, args.only, args.force)
+        else:
+            build_bank(args.bank, out, args.force)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 import tifffile
 
-from synthetic import disk
-
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "ferromap.cli", *map(str, args)],
@@ -19,7 +17,7 @@ def run(*args):
 
 
 @pytest.fixture
-def disks_npy(tmp_path):
+def disks_npy(tmp_path, disk):
     rows, cols = np.mgrid[0:6, 0:7]
     centers = np.stack([16 + 0.3 * np.sin(rows), 16 + 0.3 * np.cos(cols)], axis=-1)
     data = np.stack([[disk((32, 32), c, 6.0, value=1000) for c in row] for row in centers])

@@ -12,9 +12,9 @@ import tifffile
 
 from ferromap.classes import KNN8
 from ferromap.data import load_sample
-from ferromap.export import CONTRACT_FILES
 from ferromap.io import Calibration
 from ferromap.io.save import save_4dstem
+from ferromap.pipelines.export import CONTRACT_FILES
 
 
 def run(*args, timeout=600):
@@ -86,7 +86,7 @@ def _boracite(tmp_path):
     (lambda p: p / "missing.mib", [], "no such file"),
     (lambda p: (p / "x.npy").write_bytes(b"junk") and p / "x.npy", [], "not a valid .npy"),
     (lambda p: np.save(p / "s.npy", np.ones((2, 2, 16, 16))) or p / "s.npy", [],
-     "smaller than the 64-px window"),
+     "cover only ±21 mrad"),
     (_boracite, [], "labelled with none, vertical, horizontal"),
     (lambda p: "sample:single-ru", ["--model", "/nonexistent/model"], "not a ferromap model"),
 ])

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from ferromap.errors import FerromapError
+from ferromap.errors import FerromapError, user_message
+from ferromap.models.store import DEVICES, PRECISIONS, SHIPPED
 
 COM_FILES = ("com_row.tif", "com_col.tif", "magnitude.tif", "angle.tif", "virtual_bf.tif",
              "virtual_adf.tif", "com.png", "com.json")
@@ -51,7 +52,7 @@ def _open(args):
         path = sample_path(path.removeprefix("sample:"))
     ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=dataset)
     if getattr(args, "mrad_per_px", None):
-        ds = ds.with_calibration(mrad_per_px=args.mrad_per_px)
+        ds = ds.with_calibration(mrad_per_px=args.mrad_per_px, mrad_per_px_source="user")
     return ds
 
 
@@ -72,8 +73,8 @@ def cmd_info(args) -> int:
 
 def cmd_com(args) -> int:
     """Write CoM shift, magnitude, angle and virtual images."""
-    from ferromap.com_maps import compute_com_maps
     from ferromap.io.writers import prepare_output_dir, write_json, write_tiff
+    from ferromap.pipelines.com import compute_com_maps
     from ferromap.plotting import save_direction_map
 
     out = prepare_output_dir(Path(args.out), COM_FILES, args.force)
@@ -95,12 +96,62 @@ def cmd_com(args) -> int:
     return 0
 
 
-def cmd_simulate(args) -> int:
-    """Simulate a KNN data set with abTEM and save it with labels and calibration."""
+def _recipe_from_args(args):
+    """The named recipe (or a custom one) with every option the user gave applied."""
     from dataclasses import replace
 
+    from ferromap.simulate.recipes import RECIPES, SUITE, Recipe
+
+    named = {**RECIPES, **SUITE}
+    if args.recipe and args.recipe not in named:
+        raise FerromapError(f"unknown recipe {args.recipe!r}; choose from {', '.join(named)}")
+    recipe = named[args.recipe] if args.recipe else Recipe("custom")
+    ramp = args.descan_ramp
+    overrides = {
+        "directions": tuple(args.directions.split(",")) if args.directions else None,
+        "thickness_nm": args.thickness_nm, "cells": args.cells, "dose": args.dose,
+        "scan": tuple(args.scan) if args.scan else None, "step_A": args.step_A,
+        "seed": args.seed, "d_nb": args.d_nb, "d_o": args.d_o, "jitter_A": args.jitter_A,
+        "a_site_order": args.a_site_order, "dark_counts": args.dark_counts,
+        "psf_sigma_px": args.psf_px,
+        "descan_shift_px": tuple(args.descan_shift) if args.descan_shift else None,
+        "descan_ramp_px": ((ramp[0], ramp[1]), (ramp[2], ramp[3])) if ramp else None}
+    optics = {"tilt_mrad": args.tilt_mrad, "tilt_azimuth_deg": args.tilt_azimuth,
+              "defocus_A": None if args.defocus_nm is None else 10 * args.defocus_nm,
+              "astigmatism_A": None if args.astigmatism_nm is None else 10 * args.astigmatism_nm,
+              "astigmatism_angle_deg": args.astigmatism_angle,
+              "cs_A": None if args.cs_um is None else 1e4 * args.cs_um,
+              "source_fwhm_A": args.source_fwhm_A, "semiangle_mrad": args.semiangle,
+              "detector_px": args.detector_px}
+    potential = {"phonon_configs": args.tds_configs, "parametrization": args.parametrization,
+                 "slice_thickness_A": args.slice_A, "samples": args.source_samples,
+                 "rms_A": _rms(args.rms) if args.rms else None}
+    microscope = replace(recipe.microscope, **{k: v for k, v in optics.items() if v is not None})
+    multislice = replace(recipe.multislice, **{k: v for k, v in potential.items() if v is not None})
+    if args.seed is not None:
+        multislice = replace(multislice, seed=args.seed)
+    recipe = replace(recipe, microscope=microscope, multislice=multislice,
+                     **{k: v for k, v in overrides.items() if v is not None})
+    from ferromap.classes import KNN8
+
+    for d in recipe.directions:
+        KNN8.index(d)
+    return recipe
+
+
+def _rms(text: str) -> tuple[tuple[str, float], ...]:
     try:
-        from ferromap.simulate.recipes import RECIPES, Recipe, simulate_recipe, simulate_two_domain
+        pairs = [item.split("=") for item in text.split(",")]
+        return tuple((el.strip(), float(v)) for el, v in pairs)
+    except ValueError:
+        raise FerromapError(f"--rms wants ELEMENT=Å pairs like K=0.09,Na=0.09,Nb=0.06,O=0.08, "
+                            f"got {text!r}") from None
+
+
+def cmd_simulate(args) -> int:
+    """Simulate a KNN data set with abTEM and save it with labels and calibration."""
+    try:
+        from ferromap.simulate.recipes import simulate_recipe, simulate_two_domain
     except ImportError as exc:
         raise FerromapError(f"simulation needs the simulate extra (pip install "
                             f"'ferromap[simulate]'): {exc}") from None
@@ -110,7 +161,7 @@ def cmd_simulate(args) -> int:
 
     out = Path(args.out)
     if out.exists() and not args.force:
-        raise FerromapError(f"{out} exists; pass --force to replace it")
+        raise FerromapError(f"{out} exists", cli_hint="pass --force to replace it")
     progress = StderrProgress("simulating", not args.quiet)
     if args.domains:
         for d in args.domains:
@@ -120,19 +171,11 @@ def cmd_simulate(args) -> int:
                                                  dose=args.dose, seed=args.seed or 0,
                                                  progress=progress)
     else:
-        if args.recipe and args.recipe not in RECIPES:
-            raise FerromapError(f"unknown recipe {args.recipe!r}; choose from {', '.join(RECIPES)}")
-        recipe = RECIPES[args.recipe] if args.recipe else Recipe("custom")
-        overrides = {k: v for k, v in {
-            "directions": tuple(args.directions.split(",")) if args.directions else None,
-            "thickness_nm": args.thickness_nm, "cells": args.cells, "dose": args.dose,
-            "scan": tuple(args.scan) if args.scan else None, "step_A": args.step_A,
-            "seed": args.seed, "d_nb": args.d_nb}.items() if v is not None}
-        recipe = replace(recipe, **overrides)
-        for d in recipe.directions:
-            KNN8.index(d)
+        recipe = _recipe_from_args(args)
         data, labels, meta = simulate_recipe(recipe, progress=progress)
-    cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0)
+        meta["scan_rows"] = recipe.scan[0]
+    cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0,
+                      semiangle_mrad=meta.get("microscope", {}).get("semiangle_mrad"))
     save_4dstem(out, data, calibration=cal, labels=labels, metadata=meta)
     print(f"{data.shape} {data.dtype} written to {out} (labels included)")
     return 0
@@ -173,7 +216,8 @@ def cmd_evaluate(args) -> int:
     from ferromap.models.store import load_model
     from ferromap.training.evaluate import evaluate
 
-    model = load_model(args.model, device=args.device, symmetrize=not args.no_symmetrize)
+    model = load_model(args.model, device=args.device,
+                       symmetrize=False if args.no_symmetrize else None)
     rows = {}
     for path in args.data:
         ev = evaluate(model, [path])
@@ -202,28 +246,28 @@ def _client(address: str | None):
 
 
 def cmd_predict(args) -> int:
-    """Polarization maps of a dataset (the file contract of CONVENTIONS.md)."""
-    from ferromap.export import check_output_dir, export_maps
-    from ferromap.inference import check_model_fits, predict_dataset
-    from ferromap.models.store import load_model
+    """Polarization maps of a dataset (the file contract of docs/conventions.md)."""
+    from ferromap.pipelines.export import check_output_dir, export_maps
+    from ferromap.pipelines.predict import run_predict
 
     out = check_output_dir(Path(args.out), args.force)
     ds = _open(args)
-    model = load_model(args.model, device=args.device, precision=args.precision,
-                       symmetrize=not args.no_symmetrize)
-    check_model_fits(ds, model)
     client = _client(args.scheduler)
+    show = not args.quiet
     try:
-        maps = predict_dataset(ds, model, progress=StderrProgress("predicting", not args.quiet),
-                               scheduler=client)
+        maps = run_predict(ds, args.model, device=args.device, precision=args.precision,
+                           symmetrize=False if args.no_symmetrize else None,
+                           descan=args.descan, semiangle_mrad=args.semiangle,
+                           progress=StderrProgress("predicting", show), scheduler=client)
     finally:
         if client is not None:
             client.close()
-    maps.extra["device"] = model.device
-    maps.extra["precision"] = getattr(model, "precision", "fp32")
-    export_maps(maps, out, force=True, source=ds.source, scan_step_nm=ds.calibration.scan_step_nm)
-    print(f"{maps.n_patterns} patterns in {maps.seconds:.1f} s: majority class "
-          f"{maps.majority_class()}; maps written to {out}")
+    if maps.calibration is not None:
+        print(f"ferromap: {maps.calibration.message()}; pass --mrad-per-px to override",
+              file=sys.stderr)
+    export_maps(maps, out, force=True, source=ds.source)
+    print(f"{maps.n_patterns} patterns in {maps.seconds:.1f} s: {maps.title()}; maps written "
+          f"to {out}")
     return 0
 
 
@@ -239,12 +283,59 @@ def _add_symmetrize(p: argparse.ArgumentParser) -> None:
                    "crystal symmetry (8 orientations for conv-proto): 8x faster, less accurate")
 
 
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=SHIPPED[0],
+                   help=f"{', '.join(SHIPPED)} or a model folder (default {SHIPPED[0]})")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+
+
 def _add_input(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="dataset file, folder of per-position TIFFs, or sample:NAME "
                    "(sample:two-domain, sample:single-ru)")
     p.add_argument("--scan-shape", nargs=2, type=int, metavar=("R", "C"),
                    help="scan rows and columns for frame stacks")
     p.add_argument("--dataset", help="index or HDF5 path when the file holds several datasets")
+
+
+def _add_simulate_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("specimen")
+    g.add_argument("--directions", help="comma-separated classes, e.g. RM,MU (default: all 8)")
+    g.add_argument("--thickness-nm", type=float)
+    g.add_argument("--cells", type=int, help="lateral cells of the periodic box")
+    g.add_argument("--d-nb", type=float, help="Nb displacement in Å (default 0.15)")
+    g.add_argument("--d-o", type=float, help="O displacement opposite to Nb, Å (default 0)")
+    g.add_argument("--a-site-order", choices=("random", "layered", "columnar"))
+    g.add_argument("--tds-configs", type=int, metavar="N",
+                   help="frozen-phonon configurations (thermal diffuse scattering; 0: none)")
+    g.add_argument("--rms", help="rms displacements per axis, e.g. K=0.09,Na=0.09,Nb=0.06,O=0.08")
+    g.add_argument("--parametrization", choices=("lobato", "kirkland"))
+    g.add_argument("--slice-A", type=float, help="multislice slice thickness in Å")
+    g = p.add_argument_group("scan and probe")
+    g.add_argument("--scan", nargs=2, type=int, metavar=("R", "C"), help="positions per scan")
+    g.add_argument("--step-A", type=float, help="scan step in Å")
+    g.add_argument("--jitter-A", type=float, help="random offset of every probe position, Å")
+    g.add_argument("--semiangle", type=float, metavar="MRAD", help="convergence semi-angle")
+    g.add_argument("--tilt-mrad", type=float, help="crystal mistilt")
+    g.add_argument("--tilt-azimuth", type=float, metavar="DEG",
+                   help="mistilt direction, degrees CCW from +col")
+    g.add_argument("--defocus-nm", type=float)
+    g.add_argument("--astigmatism-nm", type=float, help="two-fold astigmatism C12")
+    g.add_argument("--astigmatism-angle", type=float, metavar="DEG")
+    g.add_argument("--cs-um", type=float, help="spherical aberration C30 in µm")
+    g.add_argument("--source-fwhm-A", type=float,
+                   help="finite source (partial spatial coherence), FWHM in Å")
+    g.add_argument("--source-samples", type=int, metavar="N",
+                   help="probe positions averaged per pattern for the finite source")
+    g = p.add_argument_group("detector")
+    g.add_argument("--detector-px", type=int, help="pattern side in pixels")
+    g.add_argument("--dose", type=float, help="electrons per pattern (default: noise-free)")
+    g.add_argument("--dark-counts", type=float, help="mean dark counts per pixel and frame")
+    g.add_argument("--psf-px", type=float, help="detector PSF, Gaussian sigma in pixels")
+    g.add_argument("--descan-shift", nargs=2, type=float, metavar=("DR", "DC"),
+                   help="global beam shift on the detector, px")
+    g.add_argument("--descan-ramp", nargs=4, type=float, metavar=("RR", "RC", "CR", "CC"),
+                   help="beam shift (row, col) per scan row, then per scan column, px")
+    g.add_argument("--seed", type=int)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,28 +366,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="polarization maps of a dataset with a trained model")
     _add_input(p)
     _add_output(p, "output folder")
-    p.add_argument("--model", default="conv-proto", help="conv-proto, pca-knn or a model folder")
-    p.add_argument("--mrad-per-px", type=float, help="detector sampling if the file lacks it")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_model(p)
+    p.add_argument("--mrad-per-px", type=float,
+                   help="detector sampling; if the file lacks it, it is estimated from the "
+                   "bright-field disk and the semi-angle")
+    p.add_argument("--semiangle", type=float, metavar="MRAD",
+                   help="probe convergence semi-angle for that estimate (default: the file's, "
+                   "else 24 mrad)")
+    p.add_argument("--descan", default="plane", choices=("plane", "quadratic", "mean"),
+                   help="beam-centre surface fitted to the CoM over the scan (default: plane)")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (tcp://host:port)")
-    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="encoder compute type (auto: bf16 on CPUs with native bfloat16)")
     _add_symmetrize(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("simulate", help="simulate KNN 4D-STEM data with abTEM (simulate extra)")
     _add_output(p, "destination .zarr folder or .npy file")
-    p.add_argument("--recipe", help="a named data set (train-20nm, test-20nm, test-50nm, ...)")
+    p.add_argument("--recipe", help="a named data set (train-20nm, test-20nm, suite-experiment, ...)")
     p.add_argument("--domains", nargs=2, metavar=("LEFT", "RIGHT"),
                    help="two-domain map with a vertical wall, e.g. MU RM")
-    p.add_argument("--directions", help="comma-separated classes, e.g. RM,MU (default: all 8)")
-    p.add_argument("--thickness-nm", type=float)
-    p.add_argument("--cells", type=int, help="lateral cells of the periodic box (even)")
-    p.add_argument("--scan", nargs=2, type=int, metavar=("R", "C"), help="positions per scan")
-    p.add_argument("--step-A", type=float, help="scan step in Å")
-    p.add_argument("--dose", type=float, help="electrons per pattern (default: noise-free)")
-    p.add_argument("--d-nb", type=float, help="Nb displacement in Å (default 0.15)")
-    p.add_argument("--seed", type=int)
+    _add_simulate_options(p)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("train", help="train a model from a TOML/YAML config")
@@ -306,8 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="accuracy and majority class on labelled datasets")
     p.add_argument("data", nargs="+", help="labelled datasets (e.g. from ferromap simulate)")
-    p.add_argument("--model", default="conv-proto", help="conv-proto, pca-knn or a model folder")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_model(p)
     p.add_argument("--json", help="also write the results to this JSON file")
     _add_symmetrize(p)
     p.set_defaults(func=cmd_evaluate)
@@ -325,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FerromapError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"ferromap: error: {exc}", file=sys.stderr)
+        print(f"ferromap: error: {user_message(exc, 'cli')}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - never a traceback unless --debug
         if args.debug:

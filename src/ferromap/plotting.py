@@ -142,22 +142,24 @@ def draw_outline(ax, mask: np.ndarray, step_nm: float | None = None):
     return ax.contour(cols, rows, mask.astype(float), levels=[0.5], colors="k", linewidths=1.0)
 
 
-def save_polarization_map(path: str | Path, maps, *, scan_step_nm: float | None = None) -> Path:
+def save_polarization_map(path: str | Path, maps) -> Path:
     """Polarization classes (pale = low information, black outline = anomaly) and confidence.
+
+    The title names the majority class when one holds most of the informative positions,
+    else the domains (:meth:`ferromap.pipelines.predict.PolarizationMaps.title`).
 
     Parameters
     ----------
     path : str or Path
         PNG destination (atomic).
     maps : PolarizationMaps
-        Inference results.
-    scan_step_nm : float, optional
-        Scan step for nm axes.
+        Inference results (their ``scan_step_nm`` gives nm axes).
 
     Returns
     -------
     Path
     """
+    scan_step_nm = maps.scan_step_nm
     fig = _figure()
     grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.45])
     extent, unit = _scan_extent(maps.labels.shape, scan_step_nm)
@@ -165,13 +167,15 @@ def save_polarization_map(path: str | Path, maps, *, scan_step_nm: float | None 
     ax.imshow(label_rgb(maps.labels, maps.classes, maps.low_info), extent=extent,
               interpolation="nearest")
     draw_outline(ax, maps.anomaly_mask, scan_step_nm)
-    ax.set(title=f"polarization: majority {maps.majority_class()}",
-           xlabel=f"scan col ({unit})", ylabel=f"scan row ({unit})")
+    ax.set_title(f"polarization: {maps.title()}", fontsize=9)
+    ax.set(xlabel=f"scan col ({unit})", ylabel=f"scan row ({unit})")
     ax2 = fig.add_subplot(grid[1])
     im = ax2.imshow(maps.confidence, extent=extent, vmin=0, vmax=1, cmap="viridis",
                     interpolation="nearest")
     ax2.set(title="confidence", xlabel=f"scan col ({unit})")
-    fig.colorbar(im, ax=ax2, shrink=0.7, label="probability of the predicted class")
+    label = ("probability of being right" if maps.extra.get("confidence_calibrated")
+             else "probability of the predicted class (uncalibrated)")
+    fig.colorbar(im, ax=ax2, shrink=0.7, label=label)
     draw_class_legend(fig.add_subplot(grid[2]), maps.classes)
     fig.text(0.01, 0.01, f"model {maps.model}; pale = low information; outlined = anomaly",
              fontsize=7)

@@ -3,10 +3,9 @@ from __future__ import annotations
 import numpy as np
 
 from ferromap.core.hotpixels import find_hot_pixels
-from synthetic import disk
 
 
-def test_finds_persistent_hot_pixel_not_moving_disk():
+def test_finds_persistent_hot_pixel_not_moving_disk(disk):
     rng = np.random.default_rng(5)
     frames = np.stack([rng.poisson(disk((32, 32), (16 + d, 15), 5, value=50)) for d in range(-4, 4)])
     frames = frames.astype(float)

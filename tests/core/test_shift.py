@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ferromap.core.shift import com_shift, magnitude_angle, reference_plane, rotate_vectors
+from ferromap.core.shift import com_shift, magnitude_angle, rotate_vectors
 
 
 def test_angle_convention_up_is_smaller_row():
@@ -25,7 +25,6 @@ def test_plane_reference_removes_descan_ramp():
     ramp = np.stack([30 + 0.2 * rows - 0.1 * cols, 31 + 0.05 * rows + 0.3 * cols], axis=-1)
     com = ramp + signal
     com[3, 4] = np.nan
-    np.testing.assert_allclose(reference_plane(com), ramp, atol=0.05)
     shift = com_shift(com, reference="plane")
     assert np.isnan(shift[3, 4]).all()
     ok = np.isfinite(shift[..., 0])
@@ -37,5 +36,5 @@ def test_plane_reference_removes_descan_ramp():
 def test_all_nan_and_bad_reference():
     with pytest.raises(ValueError, match="no scan position"):
         com_shift(np.full((2, 2, 2), np.nan))
-    with pytest.raises(ValueError, match="mean' or 'plane"):
+    with pytest.raises(ValueError, match="reference must be one of"):
         com_shift(np.zeros((2, 2, 2)), reference="median")

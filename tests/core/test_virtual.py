@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from ferromap.core.virtual import annulus_mask, estimate_bf_disk, virtual_image
-from synthetic import disk
 
 
 def test_virtual_image_matches_naive_on_numpy_and_dask():
@@ -17,7 +16,7 @@ def test_virtual_image_matches_naive_on_numpy_and_dask():
                                naive, rtol=1e-5)
 
 
-def test_bf_disk_estimate():
+def test_bf_disk_estimate(disk):
     pattern = disk((64, 64), (30.0, 35.0), 10.0)
     center, radius = estimate_bf_disk(pattern)
     assert center == pytest.approx((30.0, 35.0), abs=0.05)

@@ -8,7 +8,7 @@ import pytest
 import tifffile
 import zarr
 
-from ferromap.errors import ReadError, UnsupportedFormatError
+from ferromap.errors import ReadError, UnsupportedFormatError, user_message
 from ferromap.io import can_open, open_4dstem
 
 
@@ -28,8 +28,10 @@ def test_npy_is_lazy_and_exact(tmp_path, cube):
 
 def test_npy_frame_stack_needs_scan_shape(tmp_path, cube):
     np.save(tmp_path / "s.npy", cube.reshape(35, 12, 10))
-    with pytest.raises(ReadError, match=r"scan_shape=\(ROWS, COLS\).*35"):
+    with pytest.raises(ReadError, match=r"35 frames with no scan shape") as err:
         open_4dstem(tmp_path / "s.npy")
+    assert "--scan-shape" in user_message(err.value, "cli")
+    assert "'scan rows'" in user_message(err.value, "gui")
     ds = open_4dstem(tmp_path / "s.npy", scan_shape=(5, 7))
     np.testing.assert_array_equal(ds.data.compute(), cube)
     with pytest.raises(ReadError, match="does not match"):
@@ -75,7 +77,7 @@ def test_tiff_folder_natural_order_and_square(tmp_path):
 def test_tiff_folder_not_square_needs_scan_shape(tmp_path):
     for i in range(6):
         tifffile.imwrite(tmp_path / f"{i:03d}.tiff", np.full((3, 3), i, np.uint8))
-    with pytest.raises(ReadError, match="--scan-shape"):
+    with pytest.raises(ReadError, match="scan_shape=\\(ROWS, COLS\\)"):
         open_4dstem(tmp_path)
     ds = open_4dstem(tmp_path, scan_shape=(2, 3))
     assert ds.pattern(1, 0)[0, 0] == 3

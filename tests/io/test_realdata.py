@@ -38,7 +38,7 @@ def test_merlin_raw_mode_is_unsupported(realdata):
 
 
 def test_merlin_stack_without_scan_shape_says_what_to_pass(realdata):
-    with pytest.raises(ReadError, match=r"scan_shape=\(ROWS, COLS\).*9"):
+    with pytest.raises(ReadError, match=r"stack of 9 frames.*scan_shape=\(ROWS, COLS\)"):
         open_4dstem(realdata / "merlin/Single_9_Frame_CounterDepth_12_Rows_256.mib")
 
 

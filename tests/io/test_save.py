@@ -5,7 +5,8 @@ import pytest
 
 from ferromap.errors import ReadError
 from ferromap.io import Calibration, open_4dstem
-from ferromap.io.save import load_labels, save_4dstem
+from ferromap.io.save import save_4dstem
+from ferromap.io.sidecar import read_label_map
 
 
 @pytest.mark.parametrize("suffix", [".zarr", ".npy"])
@@ -17,7 +18,7 @@ def test_round_trip_with_calibration_and_labels(tmp_path, suffix):
     ds = open_4dstem(path)
     np.testing.assert_array_equal(ds.data.compute(), data)
     assert ds.calibration == Calibration(3.17, 0.05, 200.0)
-    np.testing.assert_array_equal(load_labels(path), labels)
+    np.testing.assert_array_equal(read_label_map(path), labels)
 
 
 def test_bad_shapes_and_missing_labels(tmp_path):
@@ -27,4 +28,4 @@ def test_bad_shapes_and_missing_labels(tmp_path):
         save_4dstem(tmp_path / "d.h5", np.zeros((2, 2, 4, 4)))
     save_4dstem(tmp_path / "n.npy", np.zeros((2, 2, 4, 4)))
     with pytest.raises(ReadError, match="no labels"):
-        load_labels(tmp_path / "n.npy")
+        read_label_map(tmp_path / "n.npy")

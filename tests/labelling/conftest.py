@@ -5,12 +5,11 @@ import pytest
 
 from ferromap.classes import ClassSet
 from ferromap.io import Calibration, Dataset4D
-from synthetic import disk
 
 THREE = ClassSet.parse("none, vertical, horizontal")
 
 
-def three_domain_scan(rows: int = 18, cols: int = 24, frame: int = 72, seed: int = 0):
+def three_domain_scan(disk, rows: int = 18, cols: int = 24, frame: int = 72, seed: int = 0):
     """Stripes of three classes: a plain disk, a disk brighter at the top, one brighter right.
 
     Poisson noise at ~2e4 counts per pattern, so one pattern is not trivially separable.
@@ -28,5 +27,5 @@ def three_domain_scan(rows: int = 18, cols: int = 24, frame: int = 72, seed: int
 
 
 @pytest.fixture(scope="module")
-def stripes():
-    return three_domain_scan()
+def stripes(disk):
+    return three_domain_scan(disk)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import pytest
 
 from ferromap.errors import FerromapError
-from ferromap.labelling import load_labels, save_labels
+from ferromap.labelling import read_label_file, write_label_file
 
 
 def test_round_trip(tmp_path):
     labels = {(1, 2): 0, (3, 4): 2}
-    save_labels(tmp_path / "labels.json", labels, ["none", "vertical", "horizontal"])
-    assert load_labels(tmp_path / "labels.json") == (labels, ["none", "vertical", "horizontal"])
+    write_label_file(tmp_path / "labels.json", labels, ["none", "vertical", "horizontal"])
+    assert read_label_file(tmp_path / "labels.json") == (labels, ["none", "vertical", "horizontal"])
 
 
 @pytest.mark.parametrize("text", ["not json", '{"classes": ["a"]}', '{"classes": ["a", "b"], '
@@ -18,4 +18,4 @@ def test_bad_files_give_a_clear_error(tmp_path, text):
     path = tmp_path / "labels.json"
     path.write_text(text)
     with pytest.raises(FerromapError, match="labels.json"):
-        load_labels(path)
+        read_label_file(path)

@@ -5,7 +5,6 @@ import pytest
 
 from ferromap.classes import KNN8
 from ferromap.errors import FerromapError
-from ferromap.inference import predict_dataset
 from ferromap.labelling import (
     AdaptiveSampler,
     labelled_crops,
@@ -13,6 +12,7 @@ from ferromap.labelling import (
     run_sampling,
     train_on_labels,
 )
+from ferromap.pipelines.predict import predict_dataset
 from ferromap.training.preprocess import dataset_crops
 
 from .conftest import THREE

@@ -106,7 +106,7 @@ def test_wrong_crop_size_is_a_clear_error(tmp_path):
     path, _ = proto_model(tmp_path)
     from ferromap.errors import FerromapError
 
-    with pytest.raises(FerromapError, match="expects 16-px crops"):
+    with pytest.raises(FerromapError, match="expects \\(n, 16, 16\\) crops"):
         load_model(path, device="cpu").predict(np.zeros((2, 32, 32), np.float32))
 
 

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("abtem", reason="abtem is not installed: pip install 'ferromap[simulate]'")
 
 from ferromap.io import open_4dstem  # noqa: E402
-from ferromap.io.save import load_labels  # noqa: E402
+from ferromap.io.sidecar import read_label_map  # noqa: E402
 
 
 def run(*args):
@@ -24,7 +24,7 @@ def test_simulate_directions_with_dose(tmp_path):
     assert res.returncode == 0, res.stderr
     ds = open_4dstem(out)
     assert ds.data.shape == (6, 2, 64, 64) and ds.data.dtype == np.uint16
-    np.testing.assert_array_equal(load_labels(out), [[0, 0]] * 3 + [[5, 5]] * 3)
+    np.testing.assert_array_equal(read_label_map(out), [[0, 0]] * 3 + [[5, 5]] * 3)
     assert ds.calibration.mrad_per_px == pytest.approx(3.1746, abs=1e-3)
     assert run("--out", out, "--directions", "RM", "--quiet").returncode != 0  # no overwrite
 

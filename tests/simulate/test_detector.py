@@ -6,11 +6,10 @@ import pytest
 from ferromap.core.com import center_of_mass
 from ferromap.simulate.detector import apply_detector, descan_shifts
 from ferromap.simulate.domains import compose, halves
-from synthetic import disk
 
 
 @pytest.fixture
-def beam():
+def beam(disk):
     p = disk((32, 32), (16, 16), 5)
     return np.broadcast_to(p / p.sum(), (3, 4, 32, 32)).astype(np.float32)
 

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from synthetic import toy_crops
-
 
 @pytest.fixture
-def toy():
+def toy(toy_crops):
     return toy_crops()

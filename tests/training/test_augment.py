@@ -4,10 +4,9 @@ import numpy as np
 
 from ferromap.core.com import center_of_mass
 from ferromap.training.augment import AugmentConfig, Augmenter
-from synthetic import disk
 
 
-def test_output_range_and_determinism():
+def test_output_range_and_determinism(disk):
     crop = disk((64, 64), (32, 32), 8).astype(np.float32) / 100
     aug = Augmenter()
     a = [aug(crop, np.random.default_rng(3)) for _ in range(2)]
@@ -17,7 +16,7 @@ def test_output_range_and_determinism():
     assert len({m.tobytes() for m in many}) > 40
 
 
-def test_all_off_is_identity_and_descan_is_bounded():
+def test_all_off_is_identity_and_descan_is_bounded(disk):
     crop = disk((64, 64), (32, 32), 8).astype(np.float32) / 100
     off = AugmentConfig(p_blur=0, p_brightness_contrast=0, p_gauss_noise=0, p_shot_noise=0,
                         p_descan=0)
@@ -29,7 +28,7 @@ def test_all_off_is_identity_and_descan_is_bounded():
     assert np.abs(moves).max() <= 1.05 and np.abs(moves).max() > 0.2
 
 
-def test_blur_keeps_the_centre_of_mass():
+def test_blur_keeps_the_centre_of_mass(disk):
     crop = disk((64, 64), (30.3, 33.7), 8).astype(np.float32) / 100
     blur = AugmentConfig(p_blur=1.0, p_brightness_contrast=0, p_gauss_noise=0, p_shot_noise=0,
                          p_descan=0)

@@ -45,10 +45,9 @@ def test_fine_tuning_refuses_another_class_set(tmp_path, toy):
                     labelled(toy, other))
 
 
-def test_square_symmetry_teaches_classes_never_labelled(tmp_path):
+def test_square_symmetry_teaches_classes_never_labelled(tmp_path, toy_crops):
     """Trained on RM and RU patterns only, a d4 model sees them in all 8 orientations with
     mapped labels and classifies every direction; without the symmetry it cannot."""
-    from synthetic import toy_crops
 
     x, y = toy_crops(n_per_class=60, centre=8.0)
     seen = np.isin(y, [KNN8.index("RM"), KNN8.index("RU")])

@@ -210,8 +210,8 @@ class LabellingPanel(Container):
     # -- training -------------------------------------------------------------------------------
     def train_and_map(self) -> None:
         """Train on the labels in the background, then map the whole scan."""
-        from ferromap.inference import predict_dataset
         from ferromap.labelling import train_on_labels
+        from ferromap.pipelines.predict import predict_dataset
 
         labels, classes = dict(self.session.labels), self.session.classes
         base = "conv-proto" if self.fine_tune.value else None

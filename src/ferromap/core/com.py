@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from ferromap.core.stream import ProgressCallback, linear_statistics
+from ferromap.core.stream import ProgressCallback, check_4d, linear_statistics
 
 
 def com_matrix(frame_shape: tuple[int, int], weights: np.ndarray | None = None) -> np.ndarray:
@@ -38,23 +38,31 @@ def com_matrix(frame_shape: tuple[int, int], weights: np.ndarray | None = None) 
     return np.stack([w, rr * w, cc * w], axis=-1).reshape(kr * kc, 3)
 
 
-def com_from_moments(moments: np.ndarray) -> np.ndarray:
+def com_from_moments(moments: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
     """Turn ``[..., (Σ I, Σ r I, Σ c I)]`` into ``[..., (com_r, com_c)]``; NaN where Σ I ≤ 0.
 
     Parameters
     ----------
     moments : numpy.ndarray
         Last axis of length 3.
+    background : numpy.ndarray, optional
+        ``(3,)`` moments of a constant background (``level * com_matrix(...).sum(0)``),
+        subtracted first: a dark-count pedestal would pull every CoM toward the frame centre.
 
     Returns
     -------
     numpy.ndarray
         Last axis of length 2, float64.
     """
-    total = moments[..., 0].astype(np.float64)
+    moments = np.asarray(moments, dtype=np.float64)
+    if moments.shape[-1] != 3:
+        raise ValueError(f"moments must end in an axis of length 3, got shape {moments.shape}")
+    if background is not None:
+        moments = moments - np.asarray(background, dtype=np.float64)
+    total = moments[..., 0]
     valid = np.isfinite(total) & (total > 0)
     safe = np.where(valid, total, 1.0)
-    com = moments[..., 1:3].astype(np.float64) / safe[..., None]
+    com = moments[..., 1:3] / safe[..., None]
     com[~valid] = np.nan
     return com
 
@@ -65,6 +73,7 @@ def center_of_mass(
     mask: np.ndarray | None = None,
     threshold: float | None = None,
     hot_pixels: np.ndarray | None = None,
+    background: float = 0.0,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     scheduler=None,
@@ -83,21 +92,38 @@ def center_of_mass(
     hot_pixels : numpy.ndarray, optional
         ``(k_row, k_col)`` boolean mask of pixels to ignore
         (:func:`ferromap.core.hotpixels.find_hot_pixels`).
+    background : float
+        Constant dark level per pixel, subtracted before the centre is taken
+        (:func:`ferromap.core.background.estimate_background`).
     progress, cancel, scheduler
-        See :func:`ferromap.core.stream.compute`.
+        See :func:`ferromap.core.stream.run`.
 
     Returns
     -------
     numpy.ndarray
         ``(scan_row, scan_col, 2)`` float64 ``(com_row, com_col)`` in detector pixels;
         NaN for patterns with no intensity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = np.zeros((1, 2, 5, 5))
+    >>> data[0, 0, 1, 3] = 1.0  # all intensity at row 1, col 3
+    >>> center_of_mass(data)
+    array([[[ 1.,  3.],
+            [nan, nan]]])
     """
+    check_4d(data, "data")
     frame_shape = tuple(data.shape[2:])
     weights = np.ones(frame_shape) if mask is None else np.asarray(mask, dtype=np.float64)
+    if weights.shape != frame_shape:
+        raise ValueError(f"mask has shape {weights.shape}; the patterns are {frame_shape}")
     if hot_pixels is not None:
+        if np.shape(hot_pixels) != frame_shape:
+            raise ValueError(f"hot_pixels has shape {np.shape(hot_pixels)}; the patterns are "
+                             f"{frame_shape}")
         weights = np.where(hot_pixels, 0.0, weights)
-    moments = linear_statistics(
-        data, com_matrix(frame_shape, weights), threshold=threshold,
-        progress=progress, cancel=cancel, scheduler=scheduler,
-    )
-    return com_from_moments(moments)
+    matrix = com_matrix(frame_shape, weights)
+    moments = linear_statistics(data, {"moments": matrix}, threshold=threshold,
+                                progress=progress, cancel=cancel, scheduler=scheduler)["moments"]
+    return com_from_moments(moments, background * matrix.sum(axis=0))

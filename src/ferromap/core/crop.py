@@ -1,47 +1,142 @@
-"""Crop a square window around the dataset's global CoM, and min-max normalise.
+"""The model's view of a pattern: a square window centred on the beam, resampled, normalised.
 
-The window starts at ``round(global_com - size/2)``, clamped to the frame, so the direct beam
-sits at the window centre. (The published ``crop_around_corrected_com`` mirrored the centre
-about the frame centre, putting the beam off by twice its offset; see CONVENTIONS.md.)
+One function, :func:`extract_crops`, serves training and inference alike. Output pixel ``i``
+of a ``size``-pixel crop is centred at ``centre + (i - size/2)·s`` detector pixels, with
+``s = span/size``, and averages the detector over its footprint (area weighting, exact for
+any sampling ratio and any sub-pixel centre). So pixel ``size/2`` of the crop is the beam
+centre, which is the point the crystal's symmetry operations act about
+(:mod:`ferromap.models.symmetry`).
+
+The centre is the beam's position in each pattern: the scan's mean CoM, or the fitted descan
+surface at that position (:mod:`ferromap.core.descan`). A beam that descan moved towards the
+frame edge still gets its window centred on it: the window may overhang the frame by up to
+:data:`MAX_OVERHANG` of its width, the missing outer pixels repeating the frame's edge (they
+hold the faintest, highest-angle intensity); beyond that it is clamped into the frame.
+
+(The published ``crop_around_corrected_com`` mirrored the centre about the frame centre,
+putting the beam off by twice its offset; ``tests/core/test_crop.py`` checks that ours does
+not.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+#: How far a window may reach beyond the frame, as a fraction of its width, before it is
+#: clamped (5 px for a 64-px window).
+MAX_OVERHANG = 0.08
 
-def crop_origin(
-    global_com: tuple[float, float], size: int, frame_shape: tuple[int, int]
-) -> tuple[int, int]:
-    """Top-left corner of a ``size × size`` window centred on ``global_com``.
+
+def overhang_px(span: float) -> float:
+    """Detector pixels a ``span``-pixel window may reach beyond each frame edge."""
+    return MAX_OVERHANG * span
+
+
+def clamp_centres(centres: np.ndarray, span: float, size: int,
+                  frame_shape: tuple[int, int]) -> np.ndarray:
+    """Move window centres so that each window overhangs the frame by at most
+    :func:`overhang_px`.
 
     Parameters
     ----------
-    global_com : tuple of float
-        ``(row, col)`` of the dataset's mean CoM, in detector pixels.
+    centres : numpy.ndarray
+        ``(..., 2)`` ``(row, col)`` beam centres in detector pixels.
+    span : float
+        Detector pixels the window covers.
     size : int
-        Window side in pixels.
+        Crop side.
     frame_shape : tuple of int
         ``(k_rows, k_cols)``.
 
     Returns
     -------
-    tuple of int
-        ``(row0, col0)``.
+    numpy.ndarray
+        Clamped centres, float64.
     """
-    if size > min(frame_shape):
-        raise ValueError(f"crop size {size} is larger than the {frame_shape} patterns")
-    if not np.all(np.isfinite(global_com)):
-        raise ValueError("the global CoM is not finite (empty dataset?)")
-    return tuple(
-        int(np.clip(np.round(g - size / 2), 0, n - size)) for g, n in zip(global_com, frame_shape)
-    )
+    extra = overhang_px(span)
+    if span > min(frame_shape) + 2 * extra:
+        raise ValueError(f"a {span:.1f}-px window does not fit the {frame_shape[0]}×"
+                         f"{frame_shape[1]} px patterns")
+    s = span / size
+    out = np.array(centres, dtype=np.float64)
+    for axis, n in enumerate(frame_shape):
+        lo = -0.5 - extra + span / 2 + s / 2  # window [c - span/2 - s/2, + span)
+        hi = n - 0.5 + extra - span / 2 + s / 2
+        out[..., axis] = np.clip(out[..., axis], lo, hi)
+    return out
 
 
-def crop_patterns(block: np.ndarray, origin: tuple[int, int], size: int) -> np.ndarray:
-    """Cut the ``size × size`` window at ``origin`` from ``(..., k_row, k_col)`` patterns."""
-    r0, c0 = origin
-    return block[..., r0 : r0 + size, c0 : c0 + size]
+def _axis_weights(starts: np.ndarray, s: float, size: int, width: int):
+    """First input pixel and ``(n, size, width)`` area weights along one axis.
+
+    Output pixel ``i`` covers ``[start + i·s, start + (i+1)·s)``; input pixel ``j`` covers
+    ``[j - 0.5, j + 0.5)``.
+    """
+    j0 = np.floor(starts + 0.5).astype(np.intp)
+    lo = starts[:, None, None] + np.arange(size)[None, :, None] * s
+    j = (j0[:, None] + np.arange(width)[None])[:, None, :]
+    overlap = np.minimum(lo + s, j + 0.5) - np.maximum(lo, j - 0.5)
+    return j0, (np.clip(overlap, 0.0, None) / s).astype(np.float32)
+
+
+def extract_crops(
+    block: np.ndarray,
+    centres: np.ndarray,
+    span: float,
+    size: int,
+    *,
+    source_index: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cut a ``size × size`` window of ``span`` detector pixels around each pattern's centre.
+
+    Parameters
+    ----------
+    block : numpy.ndarray
+        ``(n, k_row, k_col)`` patterns, any numeric dtype.
+    centres : numpy.ndarray
+        ``(n, 2)`` sub-pixel ``(row, col)`` beam centres (:func:`clamp_centres` is applied).
+    span : float
+        Detector pixels the window covers (``size × model_mrad / data_mrad``).
+    size : int
+        Output side.
+    source_index : numpy.ndarray, optional
+        ``(k_row, k_col)`` flat pixel index to read each pixel from, e.g. a neighbour instead
+        of a hot pixel (:func:`ferromap.core.hotpixels.repair_index`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, size, size)`` float32 (not normalised).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.zeros((1, 8, 8)); p[0, 3, 5] = 1.0
+    >>> crop = extract_crops(p, np.array([[3.0, 5.0]]), 4, 4)
+    >>> np.argwhere(crop[0] == 1).tolist()  # the centre lands on pixel (size/2, size/2)
+    [[2, 2]]
+    """
+    block = np.asarray(block)
+    if block.ndim != 3:
+        raise ValueError(f"block must be (n, k_row, k_col), got shape {block.shape}")
+    centres = np.asarray(centres, dtype=np.float64)
+    if centres.shape != (len(block), 2):
+        raise ValueError(f"centres must be ({len(block)}, 2), got {centres.shape}")
+    n, kr, kc = block.shape
+    c = clamp_centres(centres, span, size, (kr, kc))
+    s = span / size
+    width = int(np.ceil(span)) + 2
+    starts = c - span / 2 - s / 2
+    r0, wr = _axis_weights(starts[:, 0], s, size, width)
+    c0, wc = _axis_weights(starts[:, 1], s, size, width)
+    rows = np.clip(r0[:, None] + np.arange(width), 0, kr - 1)
+    cols = np.clip(c0[:, None] + np.arange(width), 0, kc - 1)
+    flat_idx = rows[:, :, None] * kc + cols[:, None, :]
+    if source_index is not None:
+        flat_idx = np.asarray(source_index).ravel()[flat_idx]
+    sub = np.take_along_axis(block.reshape(n, kr * kc), flat_idx.reshape(n, -1), axis=1)
+    sub = sub.reshape(n, width, width).astype(np.float32, copy=False)
+    return np.matmul(np.matmul(wr, sub), wc.transpose(0, 2, 1))
 
 
 def minmax_normalize(block: np.ndarray) -> np.ndarray:
@@ -55,25 +150,15 @@ def minmax_normalize(block: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (x - lo) / np.where(span > 0, span, 1), np.float32(0))
 
 
-def preprocess_crops(block: np.ndarray, origin: tuple[int, int], window: int, size: int) -> np.ndarray:
-    """The model input: crop a ``window`` at ``origin``, resample to ``size``, min-max normalise.
+def model_input(block: np.ndarray, centres: np.ndarray, span: float, size: int, *,
+                source_index: np.ndarray | None = None) -> np.ndarray:
+    """What a model sees: :func:`extract_crops`, then min-max normalised to [0, 1].
 
-    Parameters
-    ----------
-    block : numpy.ndarray
-        ``(..., k_row, k_col)`` patterns.
-    origin : tuple of int
-        From :func:`crop_origin` with the window size.
-    window : int
-        Source window in pixels (:func:`ferromap.core.resample.window_size`).
-    size : int
-        Model crop size.
+    Parameters are those of :func:`extract_crops`.
 
     Returns
     -------
     numpy.ndarray
-        ``(..., size, size)`` float32 in [0, 1].
+        ``(n, size, size)`` float32 in [0, 1].
     """
-    from ferromap.core.resample import resample_patterns
-
-    return minmax_normalize(resample_patterns(crop_patterns(block, origin, window), size))
+    return minmax_normalize(extract_crops(block, centres, span, size, source_index=source_index))

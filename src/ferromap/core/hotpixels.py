@@ -41,3 +41,30 @@ def find_hot_pixels(
     local = median_filter(frames, size=(1, 3, 3), mode="nearest")
     outlier = frames > factor * local + excess
     return outlier.mean(axis=0) >= min_fraction
+
+
+def repair_index(hot: np.ndarray) -> np.ndarray:
+    """Flat pixel index that reads every pixel from itself, and a hot pixel from its nearest
+    non-hot neighbour (for :func:`ferromap.core.crop.extract_crops`).
+
+    Parameters
+    ----------
+    hot : numpy.ndarray
+        ``(k_rows, k_cols)`` boolean hot-pixel mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k_rows, k_cols)`` intp indices into the flattened pattern.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    hot = np.asarray(hot, dtype=bool)
+    if hot.ndim != 2:
+        raise ValueError(f"hot must be a 2-D mask, got shape {hot.shape}")
+    if not hot.any():
+        return np.arange(hot.size).reshape(hot.shape)
+    if hot.all():
+        raise ValueError("every detector pixel is marked hot")
+    _, (rows, cols) = distance_transform_edt(hot, return_indices=True)
+    return (rows * hot.shape[1] + cols).astype(np.intp)

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import threading
 
-import dask.array as da
 import numpy as np
 
-from ferromap.core.stream import ProgressCallback, as_dask, compute
+from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, check_4d, run
 
 #: A Fourier peak must be this many times the median power to count as a lattice.
 MIN_PEAK_CONTRAST = 25.0
@@ -46,8 +45,36 @@ def reciprocal_lattice(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarr
         ``None`` when there is no clear periodicity (fewer than two non-collinear peaks
         :data:`MIN_PEAK_CONTRAST` times above the median power).
     """
+    cand = strong_peaks(images, min_repeats)
+    for i, g1 in enumerate(cand):
+        for g2 in cand[i + 1 :]:
+            cross = g1[0] * g2[1] - g1[1] * g2[0]
+            if abs(cross) > 0.2 * np.linalg.norm(g1) * np.linalg.norm(g2):
+                return np.array([g1, g2])
+    return None
+
+
+def strong_peaks(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarray:
+    """Fourier peaks of scan images that stand out, shortest first, as ``(n, 2)``
+    ``(row, col)`` frequencies in cycles per scan pixel (one of each ± pair or both).
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``(rows, cols)`` or ``(n, rows, cols)`` (NaN allowed).
+    min_repeats : float
+        Frequencies with fewer repeats than this along both scan axes are ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_peaks, 2)``; empty when nothing is :data:`MIN_PEAK_CONTRAST` times above the
+        median power.
+    """
     stack = np.asarray(images, dtype=np.float64)
     stack = stack[None] if stack.ndim == 2 else stack
+    if stack.ndim != 3:
+        raise ValueError(f"images must be (rows, cols) or (n, rows, cols), got {stack.shape}")
     power = np.zeros(stack.shape[1:])
     for img in stack:
         power += np.abs(np.fft.fft2(np.nan_to_num(img - np.nanmean(img)))) ** 2
@@ -56,16 +83,41 @@ def reciprocal_lattice(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarr
     fc = np.broadcast_to(np.fft.fftfreq(cols)[None], power.shape)
     power[(np.abs(fr) * rows < min_repeats) & (np.abs(fc) * cols < min_repeats)] = 0.0
     if not (power > 0).any():
-        return None
+        return np.zeros((0, 2))
+    from scipy.ndimage import maximum_filter
+
     strong = power >= max(MIN_PEAK_CONTRAST * np.median(power[power > 0]), 0.05 * power.max())
+    strong &= power >= maximum_filter(power, size=3, mode="wrap")  # local maxima only
     cand = np.stack([fr[strong], fc[strong]], axis=1)
-    cand = cand[np.lexsort((-power[strong], np.hypot(*cand.T)))]  # shortest first
-    for i, g1 in enumerate(cand):
-        for g2 in cand[i + 1 :]:
-            cross = g1[0] * g2[1] - g1[1] * g2[0]
-            if abs(cross) > 0.2 * np.linalg.norm(g1) * np.linalg.norm(g2):
-                return np.array([g1, g2])
-    return None
+    cand = cand[np.lexsort((-power[strong], np.hypot(*cand.T)))]
+    return np.array([refine_frequency(stack, g) for g in cand]).reshape(-1, 2)
+
+
+def refine_frequency(stack: np.ndarray, g: np.ndarray, steps: int = 25,
+                     width: float = 0.6, rounds: int = 3) -> np.ndarray:
+    """A Fourier peak located to a fraction of a frequency bin.
+
+    The FFT of an ``R × C`` scan knows frequencies only to ``1/R`` and ``1/C``; a lattice
+    whose period is not a whole number of scan pixels falls between bins, and harmonics at
+    the binned frequency then fit it poorly. The power of the discrete-time Fourier
+    transform (Hann-windowed, so that a strong neighbouring peak does not pull it) is
+    maximised on a grid within ±``width`` bins of ``g``, then on finer grids around the best
+    point (``rounds`` times, each ten times finer).
+    """
+    rows, cols = stack.shape[1:]
+    imgs = np.nan_to_num(stack - np.nanmean(stack, axis=(1, 2), keepdims=True))
+    imgs = imgs * np.outer(np.hanning(rows + 2)[1:-1], np.hanning(cols + 2)[1:-1])  # no leakage
+    best = np.asarray(g, dtype=np.float64)
+    for k in range(rounds):
+        half = width / 10**k
+        fr = best[0] + np.linspace(-half, half, steps) / rows
+        fc = best[1] + np.linspace(-half, half, steps) / cols
+        er = np.exp(-2j * np.pi * fr[:, None] * np.arange(rows)[None])  # (steps, rows)
+        ec = np.exp(-2j * np.pi * np.arange(cols)[:, None] * fc[None])  # (cols, steps)
+        power = sum(np.abs(er @ img @ ec) ** 2 for img in imgs)
+        i, j = np.unravel_index(np.argmax(power), power.shape)
+        best = np.array([fr[i], fc[j]])
+    return best
 
 
 def phase_map(scan_shape: tuple[int, int], reciprocal: np.ndarray) -> tuple[np.ndarray, int]:
@@ -81,18 +133,33 @@ def phase_map(scan_shape: tuple[int, int], reciprocal: np.ndarray) -> tuple[np.n
     return (idx[0] * bins[1] + idx[1]).astype(np.intp), bins[0] * bins[1]
 
 
-def _phase_sums(block: np.ndarray, phase: np.ndarray, n_bins: int) -> np.ndarray:
-    flat = block.reshape(-1, block.shape[2] * block.shape[3]).astype(np.float64)
-    onehot = np.zeros((len(flat), n_bins))
-    onehot[np.arange(len(flat)), phase.ravel()] = 1.0
-    return (onehot.T @ flat)[None, None]
+class PhaseSums(Kernel):
+    """Sum of the patterns of every lattice phase (a ``"sum"`` buffer) and its counts."""
+
+    def __init__(self, phase: np.ndarray, n_bins: int, n_px: int):
+        self.phase, self.n_bins = phase, n_bins
+        self.buffers = (Buffer("sums", (n_bins, n_px), "sum", "float64"),)
+
+    def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
+        flat = block.reshape(-1, block.shape[2] * block.shape[3]).astype(np.float64)
+        onehot = np.zeros((len(flat), self.n_bins))
+        onehot[np.arange(len(flat)), self.phase[where].ravel()] = 1.0
+        return {"sums": onehot.T @ flat}
 
 
-def _chi2(block: np.ndarray, phase: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    flat = block.reshape(block.shape[0], block.shape[1], -1).astype(np.float64)
-    ref = mean[phase[:, :, 0, 0]]
-    weight = 1.0 / (ref + 1e-3 * ref.mean(axis=-1, keepdims=True) + 1e-12)
-    return (((flat - ref) ** 2) * weight).sum(axis=-1, keepdims=True).astype(np.float32)
+class PhaseChi2(Kernel):
+    """Chi-square distance of each pattern from the mean pattern of its phase."""
+
+    buffers = (Buffer("chi2"),)
+
+    def __init__(self, phase: np.ndarray, mean: np.ndarray):
+        self.phase, self.mean = phase, mean
+
+    def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
+        flat = block.reshape(block.shape[0], block.shape[1], -1).astype(np.float64)
+        ref = self.mean[self.phase[where]]
+        weight = 1.0 / (ref + 1e-3 * ref.mean(axis=-1, keepdims=True) + 1e-12)
+        return {"chi2": (((flat - ref) ** 2) * weight).sum(axis=-1)}
 
 
 def periodic_residual(
@@ -106,28 +173,38 @@ def periodic_residual(
 ) -> np.ndarray:
     """Chi-square distance of every pattern from the mean pattern of its lattice phase.
 
-    Two streaming passes (phase sums, then distances); memory holds a few chunks and the
+    Two streaming passes (phase sums, then distances); memory holds a few blocks and the
     ``n_bins`` mean patterns.
+
+    Parameters
+    ----------
+    data : array_like
+        ``(rows, cols, k_row, k_col)``.
+    phase : numpy.ndarray
+        ``(rows, cols)`` phase bin per position (:func:`phase_map`).
+    n_bins : int
+        Number of phase bins.
+    progress, cancel, scheduler
+        See :func:`ferromap.core.stream.run` (progress runs over both passes).
 
     Returns
     -------
     numpy.ndarray
         ``(rows, cols)`` float32.
     """
-    arr = as_dask(data)
-    ph = da.from_array(phase[:, :, None, None], chunks=(*arr.chunks[:2], (1,), (1,)))
-    n_px = arr.shape[2] * arr.shape[3]
-    blocks = (tuple(1 for _ in arr.chunks[0]), tuple(1 for _ in arr.chunks[1]))
-    sums = da.map_blocks(_phase_sums, arr, ph, n_bins, dtype=np.float64,
-                         chunks=(*blocks, (n_bins,), (n_px,))).sum(axis=(0, 1))
-    half = (lambda d, t: progress(d // 2, t)) if progress else None
-    total = compute(sums, progress=half, cancel=cancel, scheduler=scheduler)
+    check_4d(data, "data")
+    phase = np.asarray(phase)
+    if phase.shape != tuple(data.shape[:2]):
+        raise ValueError(f"phase has shape {phase.shape}; the scan is {tuple(data.shape[:2])}")
+    n_px = int(data.shape[2] * data.shape[3])
+    half = (lambda d, t: progress(d, 2 * t)) if progress else None
+    total = run(data, PhaseSums(phase, n_bins, n_px), progress=half, cancel=cancel,
+                scheduler=scheduler)["sums"]
     counts = np.bincount(phase.ravel(), minlength=n_bins)
     mean = total / np.maximum(counts, 1)[:, None]
-    out = da.map_blocks(_chi2, arr, ph, mean=mean, dtype=np.float32,
-                        chunks=(*arr.chunks[:2], (1,)), drop_axis=3)
-    rest = (lambda d, t: progress(t // 2 + d // 2, t)) if progress else None
-    return compute(out, progress=rest, cancel=cancel, scheduler=scheduler)[..., 0]
+    rest = (lambda d, t: progress(t + d, 2 * t)) if progress else None
+    return run(data, PhaseChi2(phase, mean), progress=rest, cancel=cancel,
+               scheduler=scheduler)["chi2"]
 
 
 def phase_zscore(residual: np.ndarray, phase: np.ndarray, n_bins: int) -> np.ndarray:

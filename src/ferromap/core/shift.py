@@ -18,29 +18,10 @@ def _finite(com: np.ndarray) -> np.ndarray:
     return ok
 
 
-def reference_plane(com: np.ndarray) -> np.ndarray:
-    """Least-squares descan plane ``a + b·row + c·col`` fitted to each CoM component.
-
-    Parameters
-    ----------
-    com : numpy.ndarray
-        ``(rows, cols, 2)`` CoM map; NaN positions are ignored in the fit.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(rows, cols, 2)`` plane evaluated at every scan position.
-    """
-    rows, cols = com.shape[:2]
-    ok = _finite(com)
-    rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64)
-    design = np.stack([np.ones_like(rr), rr, cc], axis=-1)
-    coef, *_ = np.linalg.lstsq(design[ok], com[ok], rcond=None)
-    return design @ coef
-
-
 def com_shift(
-    com: np.ndarray, *, reference: Literal["mean", "plane"] | np.ndarray = "mean"
+    com: np.ndarray,
+    *,
+    reference: Literal["mean", "plane", "quadratic"] | np.ndarray = "mean",
 ) -> np.ndarray:
     """CoM minus a reference centre.
 
@@ -48,22 +29,27 @@ def com_shift(
     ----------
     com : numpy.ndarray
         ``(rows, cols, 2)`` CoM in detector pixels.
-    reference : {"mean", "plane"} or numpy.ndarray
-        ``"mean"``: the dataset's global mean CoM; ``"plane"``: a fitted descan plane
-        (removes a linear descan ramp); or an explicit ``(2,)``/``(rows, cols, 2)`` array.
+    reference : {"mean", "plane", "quadratic"} or numpy.ndarray
+        ``"mean"``: the dataset's global mean CoM; ``"plane"``/``"quadratic"``: the fitted
+        descan surface (:func:`ferromap.core.descan.fit_descan`, which leaves the
+        lattice-periodic part in the shift); or an explicit ``(2,)``/``(rows, cols, 2)``
+        array.
 
     Returns
     -------
     numpy.ndarray
         ``(rows, cols, 2)`` shift; NaN where the CoM is NaN.
     """
+    com = np.asarray(com, dtype=np.float64)
+    if com.ndim != 3 or com.shape[-1] != 2:
+        raise ValueError(f"com must be (rows, cols, 2), got shape {com.shape}")
     if isinstance(reference, str):
-        if reference == "mean":
-            ref = com[_finite(com)].mean(axis=0)
-        elif reference == "plane":
-            ref = reference_plane(com)
-        else:
-            raise ValueError(f"reference must be 'mean' or 'plane', got {reference!r}")
+        from ferromap.core.descan import ORDERS, fit_descan
+
+        if reference not in ORDERS:
+            raise ValueError(f"reference must be one of {', '.join(ORDERS)}, got {reference!r}")
+        _finite(com)
+        ref = fit_descan(com, order=reference).surface
     else:
         ref = np.asarray(reference, dtype=np.float64)
     return com - ref

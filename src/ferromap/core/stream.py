@@ -1,23 +1,61 @@
-"""Stream a per-pattern kernel over a 4-D array block by block (LiberTEM-style).
+"""Stream per-pattern kernels over a 4-D dataset, block by block (in the shape of LiberTEM's UDFs).
 
-A kernel maps a block of patterns ``(n, k_row, k_col)`` to per-pattern results ``(n, m)``.
-:func:`map_patterns` runs it over numpy or dask input, one chunk at a time, so memory holds
-only a few chunks whatever the dataset size; results land in a ``(rows, cols, m)`` buffer.
+A :class:`Kernel` declares named result buffers and processes one block of patterns at a
+time, knowing where the block sits in the scan:
+
+* ``"nav"`` buffers hold one value (or a small array) per scan position;
+* ``"sum"`` buffers are summed over all blocks (e.g. mean patterns per lattice phase).
+
+:func:`run` owns reading, threading, progress and cancel, for numpy arrays (memmaps stream
+without a copy), h5py/zarr datasets, dask arrays and a ``distributed.Client`` alike, so every
+kernel runs on every executor. Memory holds a few blocks at a time whatever the dataset size.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import islice
 
-import dask.array as da
 import numpy as np
 
 from ferromap.errors import Cancelled
 
 ProgressCallback = Callable[[int, int], None]
-Kernel = Callable[[np.ndarray], np.ndarray]
+Where = tuple[slice, slice]
 TARGET_CHUNK_BYTES = 32 * 2**20
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A named result of a kernel: per scan position (``"nav"``) or summed (``"sum"``)."""
+
+    name: str
+    shape: tuple[int, ...] = ()
+    kind: str = "nav"
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("nav", "sum"):
+            raise ValueError(f"buffer kind must be 'nav' or 'sum', got {self.kind!r}")
+
+
+class Kernel:
+    """Base class: set :attr:`buffers`, implement :meth:`process`.
+
+    ``process(block, where)`` gets a ``(r, c, k_row, k_col)`` block of patterns in the file's
+    dtype (convert inside, tile by tile) and the scan ``(rows, cols)`` slices it came from;
+    it returns ``{name: array}`` with ``(r, c, *shape)`` for each ``"nav"`` buffer and
+    ``shape`` for each ``"sum"`` buffer.
+    """
+
+    buffers: tuple[Buffer, ...] = ()
+
+    def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
+        raise NotImplementedError
 
 
 def scan_chunks(
@@ -46,168 +84,278 @@ def scan_chunks(
     return (1, per_chunk, kr, kc)
 
 
-def as_dask(data) -> da.Array:
-    """Wrap a 4-D numpy/dask array as dask with whole patterns per chunk."""
+def as_dask(data):
+    """Wrap a 4-D array as dask with whole patterns per chunk (dask input is rechunked only
+    along the detector axes, which must be whole)."""
+    import dask.array as da
+
+    check_4d(data, "data")
     if isinstance(data, da.Array):
         arr = data
     else:
-        arr = np.asarray(data) if not hasattr(data, "shape") else data
-        if arr.ndim != 4:
-            raise ValueError(f"expected a 4-D (scan_row, scan_col, k_row, k_col) array, "
-                             f"got {arr.shape}")
-        arr = da.from_array(arr, chunks=scan_chunks(arr.shape, arr.dtype.itemsize))
-    if arr.ndim != 4:
-        raise ValueError(f"expected a 4-D (scan_row, scan_col, k_row, k_col) array, got {arr.shape}")
+        arr = da.from_array(data, chunks=scan_chunks(data.shape, np.dtype(data.dtype).itemsize))
     if len(arr.chunks[2]) > 1 or len(arr.chunks[3]) > 1:
         arr = arr.rechunk({2: -1, 3: -1})
     return arr
 
 
-def _apply(block: np.ndarray, kernel: Kernel, n_out: int) -> np.ndarray:
-    r, c = block.shape[:2]
-    out = kernel(block.reshape(r * c, *block.shape[2:]))
-    return np.asarray(out, dtype=np.float32).reshape(r, c, n_out)
+def check_4d(data, name: str = "data") -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``data`` is a 4-D array-like."""
+    shape = getattr(data, "shape", None)
+    if shape is None or len(shape) != 4:
+        raise ValueError(f"{name} must be a 4-D (scan_row, scan_col, k_row, k_col) array, "
+                         f"got {'shape ' + str(tuple(shape)) if shape is not None else type(data)}")
 
 
-def compute(
-    arr: da.Array,
-    *,
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    scheduler=None,
-) -> np.ndarray:
-    """Compute a dask array, reporting ``progress(done, total)`` per finished task.
-
-    Parameters
-    ----------
-    arr : dask.array.Array
-        What to compute.
-    progress : callable, optional
-        Called as ``progress(done, total)`` from the scheduler thread.
-    cancel : threading.Event, optional
-        When set, the computation stops and :class:`~ferromap.errors.Cancelled` is raised.
-    scheduler : optional
-        A dask scheduler name (``"threads"``, ``"synchronous"``) or a
-        ``distributed.Client``; the default is the threaded scheduler.
-
-    Returns
-    -------
-    numpy.ndarray
-        The computed result.
-    """
-    from dask.callbacks import Callback
-    from threadpoolctl import threadpool_limits
-
-    class _Report(Callback):
-        def _start_state(self, dsk, state):
-            self.total = max(1, sum(len(state[k]) for k in ("ready", "waiting", "running")))
-            self.done = 0
-
-        def _pretask(self, key, dsk, state):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("cancelled by the user")
-
-        def _posttask(self, key, result, dsk, state, worker_id):
-            self.done += 1
-            if progress is not None:
-                progress(min(self.done, self.total), self.total)
-
-    if scheduler is not None and not isinstance(scheduler, str):
-        return np.asarray(scheduler.compute(arr).result())  # a distributed.Client
-    with _Report(), threadpool_limits(limits=1, user_api="blas"):
-        return np.asarray(arr.compute(scheduler=scheduler or "threads"))
+def _is_dask(data) -> bool:
+    return type(data).__module__.startswith("dask")
 
 
-def map_patterns(
+def block_slices(data) -> list[Where]:
+    """The ``(rows, cols)`` slices of every block, in scan order (dask: its chunks)."""
+    if _is_dask(data):
+        edges = [np.cumsum((0, *c)) for c in data.chunks[:2]]
+    else:
+        rows, cols = data.shape[:2]
+        cr, cc = scan_chunks(data.shape, np.dtype(data.dtype).itemsize)[:2]
+        edges = [np.r_[0:rows:cr, rows], np.r_[0:cols:cc, cols]]
+    return [(slice(int(r0), int(r1)), slice(int(c0), int(c1)))
+            for r0, r1 in zip(edges[0][:-1], edges[0][1:])
+            for c0, c1 in zip(edges[1][:-1], edges[1][1:])]
+
+
+def read_block(data, where: Where) -> np.ndarray:
+    """One block as a numpy array (a memmap slice stays a view of the file)."""
+    block = data[where]
+    if hasattr(block, "compute"):
+        block = block.compute(scheduler="synchronous")
+    return np.asarray(block)
+
+
+def _allocate(kernel: Kernel, scan_shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    out = {}
+    for b in kernel.buffers:
+        shape = (*scan_shape, *b.shape) if b.kind == "nav" else b.shape
+        out[b.name] = np.zeros(shape, dtype=b.dtype)
+    return out
+
+
+def _merge(out: dict, kernel: Kernel, where: Where, result: dict) -> None:
+    for b in kernel.buffers:
+        if b.name not in result:
+            raise KeyError(f"kernel {type(kernel).__name__} returned no buffer {b.name!r}")
+        if b.kind == "nav":
+            out[b.name][where] = result[b.name]
+        else:
+            out[b.name] += result[b.name]
+
+
+def _threads(scheduler) -> int:
+    if scheduler == "synchronous":
+        return 1
+    if scheduler not in (None, "threads"):
+        raise ValueError(f"unknown scheduler {scheduler!r}: use 'threads', 'synchronous' or a "
+                         "distributed.Client")
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run(
     data,
     kernel: Kernel,
-    n_out: int,
     *,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     scheduler=None,
-) -> np.ndarray:
-    """Apply ``kernel`` to every pattern of a 4-D array, chunk by chunk.
+) -> dict[str, np.ndarray]:
+    """Run ``kernel`` over every pattern of a 4-D dataset.
 
     Parameters
     ----------
-    data : array_like or dask.array.Array
-        ``(scan_row, scan_col, k_row, k_col)``.
-    kernel : callable
-        ``kernel(block (n, k_row, k_col)) -> (n, n_out)``.
-    n_out : int
-        Results per pattern.
-    progress, cancel, scheduler
-        See :func:`compute`.
+    data : array_like
+        ``(scan_row, scan_col, k_row, k_col)``: numpy (memmaps are read block by block),
+        h5py/zarr datasets, or dask arrays (their chunks are the blocks).
+    kernel : Kernel
+        What to compute per block.
+    progress : callable, optional
+        ``progress(done, total)`` in blocks, from the thread that finished one.
+    cancel : threading.Event, optional
+        When set, no further block starts and :class:`~ferromap.errors.Cancelled` is raised.
+    scheduler : {None, "threads", "synchronous"} or distributed.Client
+        Local threads (default: one block per core, BLAS single-threaded inside), one thread,
+        or a dask.distributed cluster (the kernel is shipped to the workers).
 
     Returns
     -------
-    numpy.ndarray
-        ``float32`` array ``(scan_row, scan_col, n_out)``.
+    dict of numpy.ndarray
+        One array per declared buffer.
     """
+    check_4d(data, "data")
+    if scheduler is not None and not isinstance(scheduler, str):
+        return _run_distributed(data, kernel, progress, cancel, scheduler)
+    from threadpoolctl import threadpool_limits
+
+    slices = block_slices(data)
+    out = _allocate(kernel, tuple(int(n) for n in data.shape[:2]))
+
+    def one(where: Where) -> tuple[Where, dict]:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled by the user")
+        return where, kernel.process(read_block(data, where), where)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        _drive(one, slices, _threads(scheduler), lambda w, r: _merge(out, kernel, w, r),
+               progress, cancel)
+    return out
+
+
+def _drive(one, slices, n_threads, merge, progress, cancel) -> None:
+    """Run ``one`` over ``slices`` with at most ``n_threads`` blocks in flight."""
+    total = len(slices)
+    if n_threads == 1:
+        for done, where in enumerate(slices, 1):
+            merge(*one(where))
+            if progress is not None:
+                progress(done, total)
+        return
+    todo: Iterator = iter(slices)
+    with ThreadPoolExecutor(n_threads) as pool:
+        pending = {pool.submit(one, w) for w in islice(todo, n_threads + 1)}
+        done = 0
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    merge(*fut.result())
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                    nxt = next(todo, None)
+                    if nxt is not None and not (cancel is not None and cancel.is_set()):
+                        pending.add(pool.submit(one, nxt))
+            if done < total:
+                raise Cancelled("cancelled by the user")
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+def _process_packed(block: np.ndarray, kernel: Kernel, where: Where) -> dict:
+    return kernel.process(np.asarray(block), where)
+
+
+def _run_distributed(data, kernel, progress, cancel, client) -> dict[str, np.ndarray]:
+    """The same blocks as futures on a ``distributed.Client``; progress and cancel as local."""
+    from distributed import as_completed
+
     arr = as_dask(data)
-    out = arr.map_blocks(
-        _apply, kernel, n_out, dtype=np.float32, drop_axis=(2, 3), new_axis=2,
-        chunks=(*arr.chunks[:2], (n_out,)),
-    )
-    return compute(out, progress=progress, cancel=cancel, scheduler=scheduler)
+    slices = block_slices(arr)
+    out = _allocate(kernel, tuple(int(n) for n in arr.shape[:2]))
+    remote_kernel = client.scatter(kernel, broadcast=True)
+    futures = {}
+    for where in slices:
+        block = client.compute(arr[where])
+        futures[client.submit(_process_packed, block, remote_kernel, where, pure=False)] = where
+    try:
+        for done, fut in enumerate(as_completed(futures), 1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled by the user")
+            _merge(out, kernel, futures[fut], fut.result())
+            if progress is not None:
+                progress(done, len(slices))
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+    return out
 
 
-def linear_kernel(matrix: np.ndarray, threshold: float | None = None) -> Kernel:
-    """Kernel computing ``pattern.ravel() @ matrix`` (detector-weighted sums) in float32.
+class LinearKernel(Kernel):
+    """Detector-weighted sums ``Σ_k I_k · matrix[k, m]`` per pattern, one buffer per matrix.
+
+    The block is converted to float32 a few rows of patterns at a time (cache-sized tiles),
+    never as a whole copy.
 
     Parameters
     ----------
-    matrix : numpy.ndarray
-        ``(k_row * k_col, m)`` weights: each column is one linear detector.
+    matrices : dict of str to numpy.ndarray
+        ``{name: (k_row * k_col, m) weights}``; each column is one linear detector.
     threshold : float, optional
-        Pixels below it count as zero (applied before the product).
-
-    Returns
-    -------
-    callable
-        A kernel for :func:`map_patterns`.
+        Pixels below it count as zero.
     """
-    weights = np.ascontiguousarray(matrix, dtype=np.float32)
 
-    def kernel(block: np.ndarray) -> np.ndarray:
-        flat = block.reshape(len(block), -1).astype(np.float32, copy=False)
-        if threshold is not None:
-            flat = np.where(flat >= threshold, flat, np.float32(0))
-        return flat @ weights
+    TILE_BYTES = 2 * 2**20
 
-    return kernel
+    def __init__(self, matrices: dict[str, np.ndarray], threshold: float | None = None):
+        if not matrices:
+            raise ValueError("matrices must name at least one detector matrix")
+        self.names = list(matrices)
+        widths = [np.asarray(m).reshape(np.asarray(m).shape[0], -1).shape[1]
+                  for m in matrices.values()]
+        self.weights = np.ascontiguousarray(np.concatenate(
+            [np.asarray(m, np.float32).reshape(len(np.asarray(m)), -1)
+             for m in matrices.values()], axis=1))
+        self.splits = np.cumsum(widths)[:-1]
+        self.threshold = threshold
+        self.buffers = tuple(Buffer(n, (w,)) for n, w in zip(self.names, widths))
+
+    def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
+        r, c = block.shape[:2]
+        n_px = block.shape[2] * block.shape[3]
+        if n_px != self.weights.shape[0]:
+            raise ValueError(f"the detector matrices have {self.weights.shape[0]} rows; the "
+                             f"patterns have {n_px} pixels")
+        flat = block.reshape(r * c, n_px)
+        out = np.empty((r * c, self.weights.shape[1]), np.float32)
+        step = max(1, self.TILE_BYTES // (4 * n_px))
+        for s in range(0, r * c, step):
+            tile = flat[s : s + step].astype(np.float32)
+            if self.threshold is not None:
+                tile[tile < self.threshold] = 0
+            np.matmul(tile, self.weights, out=out[s : s + step])
+        parts = np.split(out.reshape(r, c, -1), self.splits, axis=-1)
+        return dict(zip(self.names, parts))
 
 
 def linear_statistics(
     data,
-    matrix: np.ndarray,
+    matrices: dict[str, np.ndarray],
     *,
     threshold: float | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     scheduler=None,
-) -> np.ndarray:
-    """Per-pattern weighted sums ``Σ_k I_k · matrix[k, m]`` in one streaming pass.
+) -> dict[str, np.ndarray]:
+    """Per-pattern weighted sums of every named detector matrix, in one streaming pass.
 
     Parameters
     ----------
-    data : array_like or dask.array.Array
+    data : array_like
         ``(scan_row, scan_col, k_row, k_col)``.
-    matrix : numpy.ndarray
-        ``(k_row * k_col, m)``; see :func:`ferromap.core.com.com_matrix`.
+    matrices : dict of str to numpy.ndarray
+        ``{name: (k_row * k_col, m)}``; see :func:`ferromap.core.com.com_matrix`.
     threshold : float, optional
         Pixels below it count as zero.
     progress, cancel, scheduler
-        See :func:`compute`.
+        See :func:`run`.
 
     Returns
     -------
-    numpy.ndarray
-        ``(scan_row, scan_col, m)`` float32; non-finite patterns give non-finite sums.
+    dict of numpy.ndarray
+        ``{name: (scan_row, scan_col, m) float32}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = np.ones((2, 3, 4, 4), np.uint16)
+    >>> sums = linear_statistics(data, {"total": np.ones((16, 1))})
+    >>> sums["total"][..., 0]
+    array([[16., 16., 16.],
+           [16., 16., 16.]], dtype=float32)
     """
+    check_4d(data, "data")
     kr, kc = data.shape[2:]
-    if matrix.shape[0] != kr * kc:
-        raise ValueError(f"matrix has {matrix.shape[0]} rows; the patterns have {kr * kc} pixels")
-    return map_patterns(data, linear_kernel(matrix, threshold), matrix.shape[1],
-                        progress=progress, cancel=cancel, scheduler=scheduler)
+    for name, m in matrices.items():
+        if np.asarray(m).shape[0] != kr * kc:
+            raise ValueError(f"matrix {name!r} has {np.asarray(m).shape[0]} rows; the patterns "
+                             f"have {kr * kc} pixels")
+    return run(data, LinearKernel(matrices, threshold), progress=progress, cancel=cancel,
+               scheduler=scheduler)

@@ -42,7 +42,7 @@ def load_sample(name: str) -> tuple[Dataset4D, np.ndarray]:
         ``(rows, cols)`` uint8 KNN class index per position.
     """
     from ferromap.io import open_4dstem
-    from ferromap.io.save import load_labels
+    from ferromap.io.sidecar import read_label_map
 
     path = sample_path(name)
-    return open_4dstem(path), load_labels(path)
+    return open_4dstem(path), read_label_map(path)

@@ -82,9 +82,9 @@ def read_npy(path: Path) -> RawRead:
     if path.stat().st_size < expected:
         raise ReadError(f"{path}: file is truncated ({path.stat().st_size} of {expected} bytes)")
     n_frames = int(np.prod(shape[:-2]))
-    from ferromap.io.save import load_sidecar_calibration
+    from ferromap.io.sidecar import read_sidecar_calibration
 
-    cal = load_sidecar_calibration(path) or Calibration()
+    cal = read_sidecar_calibration(path) or Calibration()
     return RawRead(None, "npy", calibration=cal, frames=frames, frame_shape=tuple(shape[-2:]),
                    dtype=dtype, n_frames=n_frames).with_shape(shape)
 
@@ -103,7 +103,7 @@ def read_zarr(path: Path) -> RawRead:
             raise ReadError(f"{path}: expected one 3-5-D array in the zarr group, found: {names}")
         name, arr = arrays[0]
     attrs = dict(arr.attrs)
-    cal = Calibration(**{k: attrs.get(k) for k in ("mrad_per_px", "scan_step_nm", "energy_kev")})
+    cal = Calibration.from_dict(attrs)
     if isinstance(attrs.get("metadata"), dict):
         name = name or "data"
         extra = attrs["metadata"]

@@ -27,10 +27,16 @@ _RECIPROCAL = {"1/nm": 0.1, "1 / nm": 0.1, "nm^-1": 0.1, "1/a": 1.0, "1 / a": 1.
 _ANGULAR = {"mrad": 1.0, "rad": 1000.0, "µrad": 1e-3, "urad": 1e-3}
 
 
+def _tem(metadata: dict, key: str) -> float | None:
+    value = metadata.get("Acquisition_instrument", {}).get("TEM", {}).get(key)
+    try:
+        return float(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _beam_energy(metadata: dict) -> float | None:
-    tem = metadata.get("Acquisition_instrument", {}).get("TEM", {})
-    energy = tem.get("beam_energy")
-    return float(energy) if energy else None
+    return _tem(metadata, "beam_energy")
 
 
 def calibration_from_axes(axes: list[dict], metadata: dict) -> Calibration:
@@ -64,7 +70,8 @@ def calibration_from_axes(axes: list[dict], metadata: dict) -> Calibration:
         nav_units = str(nav.get("units") or "").strip().lower()
         factor = {"nm": 1.0, "å": 0.1, "a": 0.1, "µm": 1e3, "um": 1e3}.get(nav_units)
         step = float(nav.get("scale", 1.0)) * factor if factor else None
-    return Calibration(mrad_per_px=mrad, scan_step_nm=step, energy_kev=energy)
+    return Calibration(mrad_per_px=mrad, scan_step_nm=step, energy_kev=energy,
+                       semiangle_mrad=_tem(metadata, "convergence_angle"))
 
 
 def read_with_rsciio(path: Path, module: str, fmt: str, dataset: int | str | None) -> RawRead:

@@ -42,11 +42,26 @@ class Calibration:
         Probe step between scan positions in nm.
     energy_kev : float or None
         Beam energy in keV.
+    semiangle_mrad : float or None
+        Probe convergence semi-angle in mrad, when the file records it.
+    mrad_per_px_source : {"file", "user", "estimated"} or None
+        Where ``mrad_per_px`` came from: the file, the user, or an estimate from the
+        bright-field disk (:mod:`ferromap.pipelines.calibration`).
     """
 
     mrad_per_px: float | None = None
     scan_step_nm: float | None = None
     energy_kev: float | None = None
+    semiangle_mrad: float | None = None
+    mrad_per_px_source: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("mrad_per_px", "scan_step_nm", "energy_kev", "semiangle_mrad"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or unknown (None), got {value}")
+        if self.mrad_per_px is not None and self.mrad_per_px_source is None:
+            object.__setattr__(self, "mrad_per_px_source", "file")
 
     def to_dict(self) -> dict:
         """Plain-JSON form."""
@@ -54,7 +69,17 @@ class Calibration:
             "mrad_per_px": self.mrad_per_px,
             "scan_step_nm": self.scan_step_nm,
             "energy_kev": self.energy_kev,
+            "semiangle_mrad": self.semiangle_mrad,
+            "mrad_per_px_source": self.mrad_per_px_source,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Calibration:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored, missing ones unknown."""
+        d = d or {}
+        names = ("mrad_per_px", "scan_step_nm", "energy_kev", "semiangle_mrad",
+                 "mrad_per_px_source")
+        return cls(**{k: d.get(k) for k in names})
 
 
 @dataclass
@@ -124,6 +149,41 @@ class Dataset4D:
             return np.asarray(self.read_one(row, col)).astype(self.data.dtype, copy=False)
         one = self.data[row, col]
         return np.asarray(one.compute(scheduler="synchronous") if hasattr(one, "compute") else one)
+
+    def subscan(self, rows: slice = slice(None), cols: slice = slice(None)) -> Dataset4D:
+        """The dataset restricted to a rectangle of scan positions (lazy, no data read).
+
+        Parameters
+        ----------
+        rows, cols : slice
+            Contiguous scan ranges (step 1).
+
+        Returns
+        -------
+        Dataset4D
+        """
+        r = range(*rows.indices(self.scan_shape[0]))
+        c = range(*cols.indices(self.scan_shape[1]))
+        if r.step != 1 or c.step != 1 or not len(r) or not len(c):
+            raise ValueError("subscan takes non-empty contiguous row and column ranges")
+        read = None
+        if self.read_one is not None:
+            parent = self.read_one
+
+            def read(row, col):
+                return parent(row + r.start, col + c.start)
+        return replace(self, data=self.data[r.start : r.stop, c.start : c.stop], read_one=read)
+
+    def scans(self) -> list[tuple[slice, slice]]:
+        """Row ranges of the separate scans stacked in this dataset (simulated sets stack one
+        scan per class along the rows; their metadata says how many rows each has)."""
+        rows = self.metadata.get("scan_rows") or (self.metadata.get("scan") or {}).get("shape",
+                                                                                      [None])[0]
+        total = self.scan_shape[0]
+        if not rows or total % int(rows):
+            return [(slice(0, total), slice(0, self.scan_shape[1]))]
+        return [(slice(s, s + int(rows)), slice(0, self.scan_shape[1]))
+                for s in range(0, total, int(rows))]
 
     def with_calibration(self, **changes) -> Dataset4D:
         """Copy with some calibration fields replaced (e.g. ``mrad_per_px=1.2``)."""

@@ -62,9 +62,10 @@ def _settle_stack(raw: RawRead, path: Path, scan_shape) -> RawRead:
         square = raw.metadata.get("square_scan")
         if square is None:
             raise ReadError(
-                f"{path.name} is a stack of {n} frames with no scan shape; pass "
-                f"scan_shape=(ROWS, COLS) (CLI: --scan-shape ROWS COLS) with ROWS*COLS = {n}"
-            )
+                f"{path.name} is a stack of {n} frames with no scan shape (ROWS × COLS = {n})",
+                cli_hint="pass --scan-shape ROWS COLS",
+                gui_hint="set 'scan rows' and 'scan cols' and open the file again",
+                py_hint="pass scan_shape=(ROWS, COLS)")
         scan_shape = tuple(square)
     rows, cols = _check_scan_shape(scan_shape)
     if rows * cols != n:
@@ -81,7 +82,10 @@ def _select_5d(raw: RawRead, path: Path, dataset) -> RawRead:
         axis = f" along '{names[0]}'" if names and names[0] else ""
         choices = ", ".join(str(i) for i in range(n))
         raise ReadError(f"{path.name} holds {n} 4-D datasets{axis} of shape "
-                        f"{tuple(raw.data.shape[1:])}; pass dataset=INDEX, one of {choices}")
+                        f"{tuple(raw.data.shape[1:])} (index {choices})",
+                        cli_hint="pass --dataset INDEX",
+                        gui_hint="open it from Python with open_4dstem(path, dataset=INDEX)",
+                        py_hint=f"pass dataset=INDEX, one of {choices}")
     raw.data = raw.data[dataset]
     raw.read_one = None
     raw.metadata["dataset_index"] = dataset

@@ -3,7 +3,8 @@
 ``.zarr``: a group with ``data`` (4-D), optional ``labels`` (uint8, scan shape) and the
 calibration/metadata as attributes of ``data``. ``.npy``: the array plus ``NAME.json``
 (calibration, metadata) and ``NAME.labels.npy`` beside it. :func:`ferromap.io.open_4dstem`
-reads both back with their calibration; :func:`load_labels` reads the labels.
+reads both back with their calibration; :func:`ferromap.io.sidecar.read_label_map` reads
+the labels.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ferromap.errors import ReadError
 from ferromap.io.dataset import Calibration
 from ferromap.io.writers import atomic_path
 
@@ -87,29 +87,3 @@ def _save_zarr(path: Path, data: np.ndarray, labels, attrs: dict) -> Path:
         shutil.rmtree(path)
     tmp.rename(path)
     return path
-
-
-def load_sidecar_calibration(path: Path) -> Calibration | None:
-    """Calibration from ``NAME.json`` beside a ``.npy`` file, if there is one."""
-    side = _sidecar(path, ".json")
-    if not side.exists():
-        return None
-    try:
-        attrs = json.loads(side.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return Calibration(**{k: attrs.get(k) for k in ("mrad_per_px", "scan_step_nm", "energy_kev")})
-
-
-def load_labels(path: str | Path) -> np.ndarray:
-    """The ``(rows, cols)`` uint8 label map stored with a dataset by :func:`save_4dstem`."""
-    path = Path(path)
-    if path.suffix == ".zarr" or path.is_dir():
-        import zarr
-
-        group = zarr.open_group(str(path), mode="r")
-        if "labels" in group:
-            return np.asarray(group["labels"][:])
-    elif _sidecar(path, ".labels.npy").exists():
-        return np.load(_sidecar(path, ".labels.npy"))
-    raise ReadError(f"{path.name}: no labels stored with this dataset")

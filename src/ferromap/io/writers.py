@@ -54,8 +54,9 @@ def prepare_output_dir(out: str | Path, names: tuple[str, ...], force: bool = Fa
         raise FerromapError(f"{out} exists and is not a folder")
     clash = [n for n in names if (out / n).exists()]
     if clash and not force:
-        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}, ...); choose "
-                            "another folder or pass --force to replace them")
+        raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}, ...)",
+                            cli_hint="choose another folder or pass --force to replace them",
+                            gui_hint="choose another folder, or tick 'replace earlier results'")
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -16,9 +16,9 @@ from ferromap.labelling.sampler import (
     run_sampling,
 )
 from ferromap.labelling.session import LabelSession
-from ferromap.labelling.store import load_labels, save_labels
+from ferromap.labelling.store import read_label_file, write_label_file
 from ferromap.labelling.train import labelled_crops, probability_rgb, train_on_labels
 
 __all__ = ["AdaptiveSampler", "LabelSession", "boundary_midpoints", "grid_positions",
-           "labelled_crops", "load_labels", "probability_rgb", "random_positions",
-           "run_sampling", "save_labels", "train_on_labels"]
+           "labelled_crops", "read_label_file", "probability_rgb", "random_positions",
+           "run_sampling", "write_label_file", "train_on_labels"]

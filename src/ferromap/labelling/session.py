@@ -14,7 +14,7 @@ import numpy as np
 from ferromap.classes import NOT_CLASSIFIED, ClassSet
 from ferromap.errors import FerromapError
 from ferromap.labelling.sampler import AdaptiveSampler
-from ferromap.labelling.store import load_labels, save_labels
+from ferromap.labelling.store import read_label_file, write_label_file
 
 Position = tuple[int, int]
 
@@ -108,11 +108,11 @@ class LabelSession:
 
     def save(self, path: str | Path) -> Path:
         """Write the labels to a JSON label store (atomically)."""
-        return save_labels(path, self.labels, list(self.classes.names))
+        return write_label_file(path, self.labels, list(self.classes.names))
 
     def load(self, path: str | Path) -> None:
         """Add the labels of a store written for this class set (undo history is reset)."""
-        labels, names = load_labels(path)
+        labels, names = read_label_file(path)
         if tuple(names) != self.classes.names:
             raise FerromapError(f"{Path(path).name} labels {', '.join(names)}; this session "
                                 f"uses {', '.join(self.classes.names)}")

@@ -9,7 +9,7 @@ from ferromap.errors import FerromapError
 from ferromap.io.writers import atomic_path
 
 
-def save_labels(path: str | Path, labels: dict[tuple[int, int], int], classes: list[str]) -> Path:
+def write_label_file(path: str | Path, labels: dict[tuple[int, int], int], classes: list[str]) -> Path:
     """Write a label store (JSON: class names and ``[row, col, class]`` entries) atomically."""
     doc = {"classes": list(classes),
            "labels": [[r, c, v] for (r, c), v in sorted(labels.items())]}
@@ -18,8 +18,8 @@ def save_labels(path: str | Path, labels: dict[tuple[int, int], int], classes: l
     return Path(path)
 
 
-def load_labels(path: str | Path) -> tuple[dict[tuple[int, int], int], list[str]]:
-    """Read a label store written by :func:`save_labels`.
+def read_label_file(path: str | Path) -> tuple[dict[tuple[int, int], int], list[str]]:
+    """Read a label store written by :func:`write_label_file`.
 
     Raises
     ------

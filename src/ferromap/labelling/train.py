@@ -95,7 +95,7 @@ def train_on_labels(
     Returns
     -------
     LoadedModel
-        Ready for :func:`ferromap.inference.predict_dataset`; ``info.training`` records the run.
+        Ready for :func:`ferromap.pipelines.predict.predict_dataset`; ``info.training`` records the run.
     """
     from ferromap.training.config import TrainConfig
     from ferromap.training.train import train_model

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 from torch import nn
 
 from ferromap.classes import ClassSet
 from ferromap.models.encoders import build_encoder
 from ferromap.models.heads import HEADS
-
-
-@dataclass
-class Prediction:
-    """Per-pattern model output.
-
-    Attributes
-    ----------
-    probs : numpy.ndarray
-        ``(n, n_classes)`` class probabilities (rows sum to 1).
-    distance : numpy.ndarray
-        ``(n,)`` distance of the pattern's embedding to the nearest prototype (prototype
-        head) or training example (PCA+kNN); NaN where the model has no such notion.
-    """
-
-    probs: np.ndarray
-    distance: np.ndarray
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Most probable class per pattern."""
-        return self.probs.argmax(axis=1).astype(np.uint8)
-
-    @property
-    def confidence(self) -> np.ndarray:
-        """Probability of the most probable class."""
-        return self.probs.max(axis=1).astype(np.float32)
 
 
 class InputNorm(nn.Module):

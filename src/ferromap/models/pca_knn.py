@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ferromap.models.network import Prediction
+from ferromap.models.prediction import Prediction
 
 
 @dataclass

@@ -20,12 +20,16 @@ import numpy as np
 
 from ferromap.classes import ClassSet
 from ferromap.errors import FerromapError
-from ferromap.models.network import Prediction
+from ferromap.models.prediction import Prediction
 from ferromap.models.symmetry import GROUPS, symmetrized_predict, usable_ops
 
 SCHEMA = "ferromap-model"
 VERSION = 1
+#: Models shipped inside the package, by name; the first is the default.
 SHIPPED = ("conv-proto", "pca-knn")
+#: Devices a model can run on (``auto``: CUDA when available).
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class ModelFileError(FerromapError):
@@ -46,6 +50,17 @@ class ModelInfo:
     training: dict = field(default_factory=dict)
     ood: dict = field(default_factory=dict)
     symmetry: str = "none"  # point group of the material (ferromap.models.symmetry)
+    calibration: dict = field(default_factory=dict)  # {"temperature": {"1": T, "8": T}}
+    symmetrize_default: bool = True  # average over the point group unless told otherwise
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the file holds a confidence calibration (a temperature per pass count)."""
+        return bool(self.calibration.get("temperature"))
+
+    def temperature(self, passes: int) -> float | None:
+        """The fitted temperature for predictions made with ``passes`` orientations."""
+        return self.calibration.get("temperature", {}).get(str(passes))
 
     def to_json(self) -> dict:
         """The ``model.json`` content."""
@@ -53,7 +68,8 @@ class ModelInfo:
                 "classes": self.classes.to_dict(), "crop_size": self.crop_size,
                 "mrad_per_px": self.mrad_per_px, "normalisation": self.normalisation,
                 "architecture": self.architecture, "training": self.training, "ood": self.ood,
-                "symmetry": self.symmetry}
+                "symmetry": self.symmetry, "calibration": self.calibration,
+                "symmetrize_default": self.symmetrize_default}
 
     @classmethod
     def from_json(cls, d: dict, where: str) -> ModelInfo:
@@ -67,11 +83,16 @@ class ModelInfo:
         symmetry = d.get("symmetry", "none")
         if not isinstance(symmetry, str) or symmetry not in GROUPS:
             raise ModelFileError(f"{where}: unknown symmetry {symmetry!r}")
+        calibration = d.get("calibration", {})
+        temps = calibration.get("temperature", {}) if isinstance(calibration, dict) else None
+        if not isinstance(temps, dict) or not all(
+                isinstance(t, (int, float)) and t > 0 for t in temps.values()):
+            raise ModelFileError(f"{where}: malformed calibration {calibration!r}")
         try:
             return cls(d["name"], d["kind"], ClassSet.from_dict(d["classes"]), int(d["crop_size"]),
                        d.get("mrad_per_px"), d.get("normalisation", "minmax"),
                        d.get("architecture", {}), d.get("training", {}), d.get("ood", {}),
-                       symmetry)
+                       symmetry, calibration, bool(d.get("symmetrize_default", True)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: malformed model.json ({exc})") from None
 
@@ -101,8 +122,9 @@ def resolve_device(device: str = "auto") -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise FerromapError("CUDA was requested but no CUDA GPU is available to torch; "
-                            "use --device cpu or auto")
+        raise FerromapError("CUDA was requested but no CUDA GPU is available to torch",
+                            cli_hint="use --device cpu or auto",
+                            gui_hint="choose the device cpu or auto")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise FerromapError(f"unknown device {device!r}; use auto, cpu or cuda")
     return device
@@ -146,16 +168,22 @@ class LoadedModel:
         """Forward passes per pattern (the size of the symmetry group averaged over)."""
         return max(1, len(self.symmetry_ops))
 
-    def predict(self, crops: np.ndarray, batch: int | None = None) -> Prediction:
+    def predict(self, crops: np.ndarray, batch: int | None = None, *,
+                calibrate: bool = True) -> Prediction:
         """Predict ``(n, S, S)`` min-max-normalised crops (``batch`` defaults to
-        ``self.batch_size``)."""
-        if crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
-            raise FerromapError(f"model {self.info.name} expects {self.info.crop_size}-px crops, "
-                                f"got {crops.shape[1:]}")
+        ``self.batch_size``). With ``calibrate`` the probabilities are tempered by the
+        model file's fitted temperature for this number of passes, so that the confidence
+        is the probability of being right."""
+        if crops.ndim != 3 or crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
+            raise FerromapError(f"model {self.info.name} expects (n, {self.info.crop_size}, "
+                                f"{self.info.crop_size}) crops, got {crops.shape}")
         if len(self.symmetry_ops) > 1:
-            return symmetrized_predict(lambda c: self._predict_once(c, batch), crops,
+            pred = symmetrized_predict(lambda c: self._predict_once(c, batch), crops,
                                        self.symmetry_ops)
-        return self._predict_once(crops, batch)
+        else:
+            pred = self._predict_once(crops, batch)
+        temperature = self.info.temperature(self.passes) if calibrate else None
+        return pred.tempered(temperature) if temperature else pred
 
     def _predict_once(self, crops: np.ndarray, batch: int | None) -> Prediction:
         batch = batch or self.batch_size
@@ -207,12 +235,12 @@ def shipped_model_path(name: str) -> Path:
 
 
 def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "auto",
-               symmetrize: bool = True) -> LoadedModel:
+               symmetrize: bool | None = None) -> LoadedModel:
     """Load a shipped model (``"conv-proto"``, ``"pca-knn"``) or a model folder.
 
     ``precision`` is ``"fp32"``, ``"bf16"`` (encoder in bfloat16) or ``"auto"``
     (:func:`resolve_precision`). ``symmetrize`` averages over the model's point group
-    (:class:`LoadedModel`).
+    (:class:`LoadedModel`); ``None`` takes the model file's default.
 
     Raises
     ------
@@ -230,6 +258,8 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
         info = ModelInfo.from_json(json.loads(meta.read_text()), str(path))
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}/model.json is not valid JSON ({exc})") from None
+    if symmetrize is None:
+        symmetrize = info.symmetrize_default
     if info.kind == "pca-knn":
         return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"), symmetrize=symmetrize)
     if info.kind != "torch":

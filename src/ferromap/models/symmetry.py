@@ -27,7 +27,7 @@ import numpy as np
 
 from ferromap.classes import ClassSet
 from ferromap.errors import FerromapError
-from ferromap.models.network import Prediction
+from ferromap.models.prediction import Prediction
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 from ferromap.classes import KNN8
 
 A_PSEUDOCUBIC = 3.95  # Å
+A_SITE_ORDERS = ("random", "layered", "columnar")
 # Fractional sites of the ABO3 cell: A corner, B body centre, O face centres.
 _SITES = {"A": (0.0, 0.0, 0.0), "Nb": (0.5, 0.5, 0.5),
           "O1": (0.5, 0.5, 0.0), "O2": (0.5, 0.0, 0.5), "O3": (0.0, 0.5, 0.5)}
@@ -42,6 +43,10 @@ class KNNCrystal:
         ``(cell_x, cell_y, depth)`` of an oxygen vacancy at the O site of the Nb–O column.
     seed : int
         Seed of the random K/Na occupation of the A sites.
+    a_site_order : {"random", "layered", "columnar"}
+        How K and Na share the A sites: at random (each site K with probability 1/2),
+        in alternating (001) layers along the beam, or in a checkerboard of whole columns
+        (each projected A column is all K or all Na).
     """
 
     direction: str | None = "RM"
@@ -52,6 +57,14 @@ class KNNCrystal:
     a: float = A_PSEUDOCUBIC
     vacancy: tuple[int, int, int] | None = None
     seed: int = 0
+    a_site_order: str = "random"
+
+    def __post_init__(self) -> None:
+        if self.a_site_order not in A_SITE_ORDERS:
+            raise ValueError(f"a_site_order must be one of {', '.join(A_SITE_ORDERS)}, "
+                             f"got {self.a_site_order!r}")
+        if self.cells < 1 or self.thickness_cells < 1:
+            raise ValueError("cells and thickness_cells must be at least 1")
 
     @classmethod
     def with_thickness(cls, thickness_nm: float, **kwargs) -> KNNCrystal:
@@ -91,7 +104,7 @@ class KNNCrystal:
                             continue
                         frac.append(((i + fx) / n, (j + fy) / n, (k + fz) / nz))
                         if name == "A":
-                            symbols.append("K" if rng.random() < 0.5 else "Na")
+                            symbols.append("K" if self._is_k(i, j, k, rng) else "Na")
                         else:
                             symbols.append("Nb" if name == "Nb" else "O")
         atoms = ase.Atoms(symbols, scaled_positions=frac, cell=[n * self.a, n * self.a,
@@ -102,6 +115,14 @@ class KNNCrystal:
         atoms.positions[is_nb, :2] += self.d_nb * unit
         atoms.positions[is_o, :2] -= self.d_o * unit
         return atoms
+
+    def _is_k(self, i: int, j: int, k: int, rng: np.random.Generator) -> bool:
+        """Whether the A site of cell ``(i, j)`` at depth ``k`` holds K (else Na)."""
+        if self.a_site_order == "layered":
+            return (k + self.seed) % 2 == 0
+        if self.a_site_order == "columnar":
+            return (i + j + self.seed) % 2 == 0
+        return bool(rng.random() < 0.5)
 
     def nb_column(self, cell: tuple[int, int] = (0, 0)) -> np.ndarray:
         """``(x, y)`` in Å of the (displaced) Nb–O column in a cell."""

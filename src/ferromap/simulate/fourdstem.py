@@ -23,7 +23,7 @@ DEFAULT_MRAD_PER_PX = electron_wavelength_angstrom(200.0) / (2 * A_PSEUDOCUBIC) 
 
 @dataclass(frozen=True)
 class Microscope:
-    """Beam and detector settings.
+    """Beam, probe optics and detector sampling.
 
     Attributes
     ----------
@@ -33,15 +33,99 @@ class Microscope:
         Probe convergence semi-angle.
     detector_px : int
         Side of the square detector crop around the direct beam.
-    mrad_per_px : float
+    mrad_per_px : float or None
         Angular sampling of the output; an integer multiple of the box's native sampling
-        ``λ / extent`` (pixels are binned to reach it).
+        ``λ / extent`` (pixels are binned to reach it). ``None``: the native sampling.
+    defocus_A : float
+        Probe defocus in Å (abTEM's sign: positive is underfocus, ``C10 = -defocus``).
+    astigmatism_A, astigmatism_angle_deg : float
+        Two-fold astigmatism ``C12`` in Å and its azimuth (degrees CCW from +col).
+    cs_A : float
+        Spherical aberration ``C30`` in Å.
+    tilt_mrad, tilt_azimuth_deg : float
+        Crystal mistilt: the beam runs ``tilt_mrad`` off the zone axis, towards the azimuth
+        (degrees CCW from +col, "up" = smaller row). Simulated as a tilted probe; the
+        direct beam moves by the tilt on the detector, which the crop rule re-centres.
+    source_fwhm_A : float
+        Finite effective source (partial spatial coherence): each pattern is the incoherent
+        mean over probe positions drawn from a Gaussian of this FWHM around the nominal one
+        (Monte-Carlo, :attr:`Multislice.samples` draws).
     """
 
     energy_kev: float = 200.0
     semiangle_mrad: float = 24.0
     detector_px: int = 64
-    mrad_per_px: float = DEFAULT_MRAD_PER_PX
+    mrad_per_px: float | None = DEFAULT_MRAD_PER_PX
+    defocus_A: float = 0.0
+    astigmatism_A: float = 0.0
+    astigmatism_angle_deg: float = 0.0
+    cs_A: float = 0.0
+    tilt_mrad: float = 0.0
+    tilt_azimuth_deg: float = 0.0
+    source_fwhm_A: float = 0.0
+
+    def tilt_xy(self) -> tuple[float, float]:
+        """abTEM's probe tilt ``(x, y)`` in mrad (y up, as the azimuth)."""
+        t = np.deg2rad(self.tilt_azimuth_deg)
+        return (float(self.tilt_mrad * np.cos(t)), float(self.tilt_mrad * np.sin(t)))
+
+    def probe(self):
+        """The abTEM probe of these optics."""
+        import abtem
+
+        aberrations = {"C10": -self.defocus_A, "C12": self.astigmatism_A,
+                       "phi12": np.deg2rad(self.astigmatism_angle_deg), "C30": self.cs_A}
+        return abtem.Probe(energy=self.energy_kev * 1e3, semiangle_cutoff=self.semiangle_mrad,
+                           tilt=self.tilt_xy(), aberrations=aberrations)
+
+
+#: Room-temperature rms displacement along each axis (Å) of the frozen-phonon model.
+DEFAULT_RMS_A = (("K", 0.09), ("Na", 0.09), ("Nb", 0.06), ("O", 0.08))
+
+
+@dataclass(frozen=True)
+class Multislice:
+    """How the specimen potential is built and averaged.
+
+    Attributes
+    ----------
+    parametrization : {"lobato", "kirkland"}
+        Atomic potential parametrization.
+    slice_thickness_A : float or None
+        Multislice slice thickness; ``None`` is half a unit cell.
+    phonon_configs : int
+        Frozen-phonon configurations averaged incoherently (thermal diffuse scattering);
+        0 is a static lattice (no TDS).
+    rms_A : tuple of (str, float)
+        Per-element rms displacement along each Cartesian axis, in Å (abTEM's ``sigmas``).
+    samples : int
+        Monte-Carlo draws of the finite source when :attr:`Microscope.source_fwhm_A` is set.
+        Phonon configurations and source draws are taken together: ``max(phonon_configs,
+        samples)`` multislice runs in all, each with its own configuration and offsets.
+    seed : int
+        Seeds the phonon displacements and the source draws.
+    """
+
+    parametrization: str = "lobato"
+    slice_thickness_A: float | None = None
+    phonon_configs: int = 0
+    rms_A: tuple[tuple[str, float], ...] = DEFAULT_RMS_A
+    samples: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.parametrization not in ("lobato", "kirkland"):
+            raise ValueError(f"parametrization must be 'lobato' or 'kirkland', got "
+                             f"{self.parametrization!r}")
+        if self.phonon_configs < 0 or self.samples < 1:
+            raise ValueError("phonon_configs must be >= 0 and samples >= 1")
+        if self.slice_thickness_A is not None and self.slice_thickness_A <= 0:
+            raise ValueError("slice_thickness_A must be positive")
+
+    def runs(self, microscope: Microscope) -> int:
+        """Number of multislice runs (phonon configurations and source draws together)."""
+        source = self.samples if microscope.source_fwhm_A > 0 else 1
+        return max(1, self.phonon_configs, source)
 
 
 @dataclass(frozen=True)
@@ -128,6 +212,8 @@ def _bin_and_crop(patterns: np.ndarray, factor: int, size: int) -> np.ndarray:
 
 def _bin_factor(crystal: KNNCrystal, microscope: Microscope) -> tuple[int, float]:
     native = electron_wavelength_angstrom(microscope.energy_kev) / crystal.extent * 1e3
+    if microscope.mrad_per_px is None:
+        return 1, native
     factor = int(round(microscope.mrad_per_px / native))
     if factor < 1 or abs(factor * native - microscope.mrad_per_px) > 0.01 * microscope.mrad_per_px:
         raise ValueError(f"mrad_per_px={microscope.mrad_per_px:.4g} is not a whole multiple of "
@@ -135,10 +221,46 @@ def _bin_factor(crystal: KNNCrystal, microscope: Microscope) -> tuple[int, float
     return factor, factor * native
 
 
+def fft_friendly(n: int) -> int:
+    """The smallest even number >= ``n`` with no prime factor above 5 (fast FFTs: a size
+    with a large prime factor, e.g. 106 = 2·53, makes the multislice several times slower)."""
+    m = max(2, n + n % 2)
+    while True:
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+        m += 2
+
+
+def _potential(atoms, gpts: int, crystal: KNNCrystal, multislice: Multislice, run: int):
+    """The built potential of one run: a frozen-phonon configuration, or the static lattice."""
+    import abtem
+
+    if multislice.phonon_configs:
+        fp = abtem.FrozenPhonons(atoms, num_configs=1, sigmas=dict(multislice.rms_A),
+                                 seed=multislice.seed * 1009 + run)
+        atoms = fp.randomize(atoms)
+    dz = multislice.slice_thickness_A or crystal.a / 2
+    return abtem.Potential(atoms, gpts=gpts, slice_thickness=dz,
+                           parametrization=multislice.parametrization).build(lazy=False)
+
+
+def source_offsets(n: int, fwhm_A: float, seed: int) -> np.ndarray:
+    """``(n, 2)`` Gaussian offsets in Å of a source of this FWHM (zeros when 0)."""
+    if fwhm_A <= 0:
+        return np.zeros((n, 2))
+    sigma = fwhm_A / (2 * np.sqrt(2 * np.log(2)))
+    return np.random.default_rng(seed).normal(0.0, sigma, (n, 2))
+
+
 def simulate_4dstem(
     crystal: KNNCrystal,
     scan: ScanGrid,
     microscope: Microscope = Microscope(),
+    multislice: Multislice = Multislice(),
     *,
     max_batch: int = 64,
     batch_positions: int = 512,
@@ -153,13 +275,15 @@ def simulate_4dstem(
     scan : ScanGrid
         Probe positions in our orientation.
     microscope : Microscope
-        Beam and detector.
+        Beam, probe optics (defocus, aberrations, mistilt, source size) and detector.
+    multislice : Multislice
+        Potential parametrization, slice thickness, frozen phonons (TDS).
     max_batch : int
         Probe positions abTEM propagates at once (64 keeps both cores busy).
     batch_positions : int
         Positions per progress report.
     progress : callable, optional
-        ``progress(done, total)`` in positions.
+        ``progress(done, total)`` over every run's positions.
 
     Returns
     -------
@@ -169,24 +293,29 @@ def simulate_4dstem(
 
     abtem.config.set({"device": "cpu"})
     factor, mrad = _bin_factor(crystal, microscope)
-    gpts = int(np.ceil(microscope.detector_px * factor * 0.75 + 2)) * 2
-    potential = abtem.Potential(crystal.atoms(), gpts=gpts, slice_thickness=crystal.a / 2)
-    potential = potential.build(lazy=False)
-    probe = abtem.Probe(energy=microscope.energy_kev * 1e3,
-                        semiangle_cutoff=microscope.semiangle_mrad)
+    gpts = fft_friendly(int(np.ceil(microscope.detector_px * factor * 0.75 + 2)) * 2)
+    atoms, probe = crystal.atoms(), microscope.probe()
     detector = abtem.PixelatedDetector(max_angle="cutoff")
-    positions = scan.positions() % crystal.extent
-    out = np.empty((len(positions), microscope.detector_px, microscope.detector_px), np.float32)
-    for start in range(0, len(positions), batch_positions):
-        chunk = positions[start : start + batch_positions]
-        result = probe.scan(potential, scan=abtem.CustomScan(chunk), detectors=detector,
-                            max_batch=max_batch).compute(progress_bar=False)
-        patterns = np.asarray(result.array).reshape(len(chunk), *result.array.shape[-2:])
-        out[start : start + len(chunk)] = _bin_and_crop(from_abtem_patterns(patterns), factor,
-                                                        microscope.detector_px)
-        if progress is not None:
-            progress(start + len(chunk), len(positions))
+    nominal = scan.positions()
+    runs = multislice.runs(microscope)
+    out = np.zeros((len(nominal), microscope.detector_px, microscope.detector_px), np.float64)
+    for run in range(runs):
+        potential = _potential(atoms, gpts, crystal, multislice, run)
+        offsets = source_offsets(len(nominal), microscope.source_fwhm_A,
+                                 multislice.seed * 7919 + run)
+        positions = (nominal + offsets) % crystal.extent
+        for start in range(0, len(positions), batch_positions):
+            chunk = positions[start : start + batch_positions]
+            result = probe.scan(potential, scan=abtem.CustomScan(chunk), detectors=detector,
+                                max_batch=max_batch).compute(progress_bar=False)
+            patterns = np.asarray(result.array).reshape(len(chunk), *result.array.shape[-2:])
+            out[start : start + len(chunk)] += _bin_and_crop(from_abtem_patterns(patterns),
+                                                             factor, microscope.detector_px)
+            if progress is not None:
+                progress(run * len(positions) + start + len(chunk), runs * len(positions))
     meta = {"crystal": crystal.to_dict(), "scan": asdict(scan), "microscope": asdict(microscope),
-            "simulator": f"abtem {abtem.__version__}"}
-    return SimulatedScan(out.reshape(*scan.shape, *out.shape[-2:]), mrad, scan.step_A / 10,
+            "multislice": asdict(multislice), "simulator": f"abtem {abtem.__version__}",
+            "multislice_runs": runs}
+    data = (out / runs).astype(np.float32)
+    return SimulatedScan(data.reshape(*scan.shape, *data.shape[-2:]), mrad, scan.step_A / 10,
                          microscope.energy_kev, meta)

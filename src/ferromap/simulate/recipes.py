@@ -16,7 +16,7 @@ from ferromap.classes import KNN8
 from ferromap.simulate.crystal import A_PSEUDOCUBIC, KNNCrystal
 from ferromap.simulate.detector import apply_detector
 from ferromap.simulate.domains import compose, halves
-from ferromap.simulate.fourdstem import Microscope, ScanGrid, simulate_4dstem
+from ferromap.simulate.fourdstem import Microscope, Multislice, ScanGrid, simulate_4dstem
 
 TRAIN_STEP_A = 2 * A_PSEUDOCUBIC / 32
 
@@ -37,10 +37,18 @@ class Recipe:
         Positions per direction ``(rows, cols)``.
     step_A : float
         Scan step.
-    offset_A : float
-        Shift of the grid origin along x and y (half a training step for test sets).
+    offset_A : float or tuple of float
+        Shift of the grid origin along x and y (half a training step for test sets), or
+        ``(x, y)``.
     dose : float or None
         Electrons per pattern (uint16 counts), or noise-free float32.
+    dark_counts : float
+        Mean dark/background counts per pixel and frame (Poisson; with a dose).
+    psf_sigma_px : float
+        Detector point-spread function (Gaussian standard deviation, pixels).
+    descan_shift_px, descan_ramp_px
+        Descan: global ``(row, col)`` beam shift in detector pixels, and its change per scan
+        row and per scan column (:func:`~ferromap.simulate.detector.descan_shifts`).
     vacancy : tuple of int or None
         Oxygen vacancy ``(cell_x, cell_y, depth)``.
     seed : int
@@ -50,6 +58,14 @@ class Recipe:
         (see :meth:`noise_free`).
     jitter_A : float
         Random offset of every probe position (:class:`ScanGrid`), seeded by ``seed``.
+    d_o : float
+        Oxygen displacement opposite to the Nb one, Å.
+    a_site_order : {"random", "layered", "columnar"}
+        K/Na arrangement (:class:`~ferromap.simulate.crystal.KNNCrystal`).
+    microscope : Microscope
+        Probe optics (defocus, aberrations, mistilt, source size) and detector sampling.
+    multislice : Multislice
+        Potential parametrization, slice thickness and frozen phonons (TDS).
     """
 
     name: str
@@ -59,33 +75,53 @@ class Recipe:
     d_nb: float = 0.15
     scan: tuple[int, int] = (16, 16)
     step_A: float = 2 * TRAIN_STEP_A
-    offset_A: float = TRAIN_STEP_A / 2
+    offset_A: float | tuple[float, float] = TRAIN_STEP_A / 2
     dose: float | None = None
     vacancy: tuple[int, int, int] | None = None
     seed: int = 0
     noise_seed: int | None = None
     jitter_A: float = 0.0
+    dark_counts: float = 0.0
+    psf_sigma_px: float = 0.0
+    descan_shift_px: tuple[float, float] = (0.0, 0.0)
+    descan_ramp_px: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
+    d_o: float = 0.0
+    a_site_order: str = "random"
+    microscope: Microscope = Microscope()
+    multislice: Multislice = Multislice()
 
     def noise_free(self) -> Recipe:
-        """The same simulation without the detector noise (shares the multislice result)."""
-        return replace(self, dose=None, noise_seed=None)
+        """The same simulation without the detector effects (shares the multislice result)."""
+        return replace(self, dose=None, noise_seed=None, dark_counts=0.0, psf_sigma_px=0.0,
+                       descan_shift_px=(0.0, 0.0), descan_ramp_px=((0.0, 0.0), (0.0, 0.0)))
+
+    def detector_effects(self) -> bool:
+        """Whether the recipe applies anything after the multislice."""
+        return self.noise_free() != replace(self, noise_seed=None)
 
     def add_noise(self, data: np.ndarray) -> np.ndarray:
-        """The recipe's detector noise applied to its noise-free simulation."""
-        if self.dose is None:
+        """The recipe's detector effects (descan, PSF, dark counts, dose) applied to its
+        noise-free simulation, whose scans are stacked along the rows (one per direction)."""
+        if not self.detector_effects():
             return data
         seed = self.seed if self.noise_seed is None else self.noise_seed
-        return apply_detector(data, dose=self.dose, seed=seed)
+        rows = self.scan[0]
+        blocks = [apply_detector(data[i : i + rows], dose=self.dose, background=self.dark_counts,
+                                 shift_px=self.descan_shift_px, ramp_px=self.descan_ramp_px,
+                                 psf_sigma_px=self.psf_sigma_px, seed=seed + i)
+                  for i in range(0, len(data), rows)]
+        return np.concatenate(blocks)
 
     def crystal(self, direction: str | None) -> KNNCrystal:
         """The crystal of one direction."""
         return KNNCrystal.with_thickness(self.thickness_nm, direction=direction, cells=self.cells,
-                                         d_nb=self.d_nb, vacancy=self.vacancy, seed=self.seed)
+                                         d_nb=self.d_nb, d_o=self.d_o, vacancy=self.vacancy,
+                                         seed=self.seed, a_site_order=self.a_site_order)
 
     def grid(self) -> ScanGrid:
         """Probe positions of one direction."""
-        return ScanGrid(self.scan, self.step_A, (self.offset_A, self.offset_A), self.jitter_A,
-                        self.seed)
+        off = self.offset_A if isinstance(self.offset_A, tuple) else (self.offset_A,) * 2
+        return ScanGrid(self.scan, self.step_A, tuple(off), self.jitter_A, self.seed)
 
 
 TRAINING = Recipe("train-20nm", scan=(32, 32), step_A=TRAIN_STEP_A, offset_A=0.0)
@@ -117,6 +153,42 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
 ]}
 
 
+#: Our own experiment-like evaluation suite (docs/benchmark.md): crystals (K/Na occupations of a
+#: 4×4-cell box) and probe positions (a grid at an irrational offset, jittered) that no model
+#: trains on; each nuisance of a real experiment alone on the clean set, then all together.
+SUITE_STEP_A = A_PSEUDOCUBIC / 6
+_SUITE = Recipe("suite-clean", cells=4, scan=(16, 16), step_A=SUITE_STEP_A,
+                offset_A=(0.37 * SUITE_STEP_A, 0.61 * SUITE_STEP_A),
+                jitter_A=0.15 * SUITE_STEP_A, seed=501)
+_DESCAN = {"descan_shift_px": (2.3, -1.7), "descan_ramp_px": ((0.06, 0.03), (-0.02, 0.08))}
+_EXPERIMENT_OPTICS = Microscope(tilt_mrad=1.0, tilt_azimuth_deg=200.0, defocus_A=30.0,
+                                source_fwhm_A=0.5)
+SUITE: dict[str, Recipe] = {r.name: r for r in [
+    _SUITE,
+    replace(_SUITE, name="suite-16nm", thickness_nm=16.0, seed=502),
+    replace(_SUITE, name="suite-24nm", thickness_nm=24.0, seed=503),
+    replace(_SUITE, name="suite-50nm", thickness_nm=50.0, seed=504),
+    replace(_SUITE, name="suite-dose1e5", dose=1e5, seed=505),
+    replace(_SUITE, name="suite-dose1e4-dark", dose=1e4, dark_counts=0.5, seed=506),
+    replace(_SUITE, name="suite-mrad2.1", cells=3, step_A=3 * A_PSEUDOCUBIC / 16, seed=507,
+            microscope=Microscope(mrad_per_px=None, detector_px=96)),
+    replace(_SUITE, name="suite-descan", seed=508, **_DESCAN),
+    replace(_SUITE, name="suite-tilt1mrad", seed=509,
+            microscope=Microscope(tilt_mrad=1.0, tilt_azimuth_deg=30.0)),
+    replace(_SUITE, name="suite-defocus3nm", seed=510, microscope=Microscope(defocus_A=30.0)),
+    replace(_SUITE, name="suite-tds", seed=511, multislice=Multislice(phonon_configs=6, seed=511)),
+    replace(_SUITE, name="suite-source-psf-1e5", seed=512, dose=1e5, psf_sigma_px=0.6,
+            microscope=Microscope(source_fwhm_A=0.5), multislice=Multislice(samples=6, seed=512)),
+    replace(_SUITE, name="suite-experiment", seed=513, dose=1e5, dark_counts=0.5,
+            psf_sigma_px=0.6, microscope=_EXPERIMENT_OPTICS,
+            multislice=Multislice(phonon_configs=6, seed=513), **_DESCAN),
+    replace(_SUITE, name="suite-vacancy", directions=("RD",), scan=(32, 32),
+            step_A=A_PSEUDOCUBIC / 8, jitter_A=0.0, vacancy=(1, 1, 25), seed=514),
+    replace(_SUITE, name="suite-pristine", directions=("RD",), scan=(32, 32),
+            step_A=A_PSEUDOCUBIC / 8, jitter_A=0.0, seed=514),
+]}
+
+
 def vacancy_scan_position(recipe: Recipe) -> tuple[float, float]:
     """``(row, col)`` of the vacancy's Nb–O column on the recipe's scan grid (fractional)."""
     if recipe.vacancy is None:
@@ -131,7 +203,6 @@ def vacancy_scan_position(recipe: Recipe) -> tuple[float, float]:
 
 def simulate_recipe(
     recipe: Recipe,
-    microscope: Microscope = Microscope(),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Simulate a recipe.
@@ -139,9 +210,7 @@ def simulate_recipe(
     Parameters
     ----------
     recipe : Recipe
-        What to simulate.
-    microscope : Microscope
-        Beam and detector.
+        What to simulate (its microscope and multislice settings included).
     progress : callable, optional
         ``progress(done, total)`` in positions.
 
@@ -161,14 +230,18 @@ def simulate_recipe(
             if progress is not None:
                 progress(i * per + done, total)
 
-        sim = simulate_4dstem(recipe.crystal(direction), recipe.grid(), microscope,
-                              progress=report)
+        sim = simulate_4dstem(recipe.crystal(direction), recipe.grid(), recipe.microscope,
+                              recipe.multislice, progress=report)
         blocks.append(sim.data)
         labels.append(np.full(recipe.scan, KNN8.index(direction), np.uint8))
         meta = sim.metadata
     data = np.concatenate(blocks)
     data = recipe.add_noise(data)
     meta = {**meta, "recipe": recipe.name, "classes": KNN8.to_dict(), "dose": recipe.dose,
+            "detector": {"dose": recipe.dose, "dark_counts": recipe.dark_counts,
+                         "psf_sigma_px": recipe.psf_sigma_px,
+                         "descan_shift_px": list(recipe.descan_shift_px),
+                         "descan_ramp_px": [list(v) for v in recipe.descan_ramp_px]},
             "mrad_per_px": sim.mrad_per_px, "scan_step_nm": sim.scan_step_nm}
     return data, np.concatenate(labels), meta
 

@@ -1,4 +1,9 @@
-"""Training/evaluation inputs from a dataset: CoM-centred, resampled, normalised crops."""
+"""Training/evaluation inputs from a dataset: the same geometry and crops as inference.
+
+Training must see patterns exactly as :func:`ferromap.pipelines.predict.predict_dataset`
+shows them to the model, so both call :func:`ferromap.core.geometry.measure_geometry` and
+:meth:`~ferromap.core.geometry.CropGeometry.crops`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ferromap.core.com import center_of_mass
-from ferromap.core.crop import crop_origin, preprocess_crops
-from ferromap.core.resample import window_size
-from ferromap.core.shift import com_shift, magnitude_angle
-from ferromap.core.stream import ProgressCallback, map_patterns
+from ferromap.core.geometry import CropGeometry, measure_geometry, sample_patterns
+from ferromap.core.resample import window_span
+from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, run
 from ferromap.io.dataset import Dataset4D
 
 
@@ -19,20 +22,12 @@ class Crops:
     """Model inputs of a whole dataset, flattened in row-major scan order."""
 
     crops: np.ndarray  # (n, S, S) float32
-    magnitude: np.ndarray  # (rows, cols) CoM-shift magnitude from the global CoM, px
-    scan_shape: tuple[int, int]
-    global_com: tuple[float, float]
+    geometry: CropGeometry
 
-
-@dataclass
-class CropGeometry:
-    """Where every pattern of a dataset is cropped (from one streaming CoM pass)."""
-
-    global_com: tuple[float, float]
-    magnitude: np.ndarray  # (rows, cols) CoM-shift magnitude from the global CoM, px
-    window: int  # detector pixels cropped, resampled to ``size``
-    origin: tuple[int, int]
-    size: int
+    @property
+    def magnitude(self) -> np.ndarray:
+        """``(rows, cols)`` CoM deflection from the beam centre, px."""
+        return self.geometry.magnitude
 
 
 def crop_geometry(
@@ -40,9 +35,10 @@ def crop_geometry(
     *,
     size: int = 64,
     model_mrad_per_px: float | None = None,
+    descan: str = "plane",
     progress: ProgressCallback | None = None,
 ) -> CropGeometry:
-    """The global CoM, the CoM-shift magnitude map and the crop window of a dataset.
+    """The beam centres and crop window of a dataset (one streaming CoM pass).
 
     Parameters
     ----------
@@ -52,6 +48,8 @@ def crop_geometry(
         Crop size.
     model_mrad_per_px : float, optional
         Sampling the model was trained at.
+    descan : {"plane", "quadratic", "mean"}
+        Beam-centre surface.
     progress : callable, optional
         ``progress(done, total)``.
 
@@ -59,19 +57,30 @@ def crop_geometry(
     -------
     CropGeometry
     """
-    com = center_of_mass(dataset.data, progress=progress)
-    global_com = tuple(float(v) for v in np.nanmean(com.reshape(-1, 2), axis=0))
-    magnitude, _ = magnitude_angle(com_shift(com, reference="mean"))
-    win = window_size(size, dataset.calibration.mrad_per_px, model_mrad_per_px)
-    return CropGeometry(global_com, magnitude, win,
-                        crop_origin(global_com, win, dataset.frame_shape), size)
+    span = window_span(size, dataset.calibration.mrad_per_px, model_mrad_per_px)
+    return measure_geometry(dataset.data, size=size, span=span, descan=descan,
+                            sample=sample_patterns(dataset.data, read_one=dataset.pattern),
+                            progress=progress)
 
 
 def position_crops(dataset: Dataset4D, positions, geometry: CropGeometry) -> np.ndarray:
     """``(n, S, S)`` crops of the patterns at ``positions`` (one read each, no full pass)."""
-    g = geometry
-    return np.stack([preprocess_crops(dataset.pattern(r, c)[None], g.origin, g.window, g.size)[0]
-                     for r, c in positions]).astype(np.float32)
+    out = [geometry.crops(dataset.pattern(r, c)[None, None], (slice(r, r + 1), slice(c, c + 1)))
+           for r, c in positions]
+    return np.concatenate(out).astype(np.float32)
+
+
+class CropKernel(Kernel):
+    """Every pattern's model input, as a per-position buffer of ``size²`` values."""
+
+    def __init__(self, geometry: CropGeometry):
+        self.geometry = geometry
+        self.buffers = (Buffer("crops", (geometry.size, geometry.size)),)
+
+    def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
+        r, c = block.shape[:2]
+        size = self.geometry.size
+        return {"crops": self.geometry.crops(block, where).reshape(r, c, size, size)}
 
 
 def dataset_crops(
@@ -79,9 +88,10 @@ def dataset_crops(
     *,
     size: int = 64,
     model_mrad_per_px: float | None = None,
+    descan: str = "plane",
     progress: ProgressCallback | None = None,
 ) -> Crops:
-    """Crop every pattern around the dataset's global CoM (two streaming passes).
+    """Crop every pattern around its beam centre (two streaming passes).
 
     Parameters are those of :func:`crop_geometry`.
 
@@ -89,10 +99,6 @@ def dataset_crops(
     -------
     Crops
     """
-    g = crop_geometry(dataset, size=size, model_mrad_per_px=model_mrad_per_px)
-
-    def kernel(block):
-        return preprocess_crops(block, g.origin, g.window, size).reshape(len(block), -1)
-
-    flat = map_patterns(dataset.data, kernel, size * size, progress=progress)
-    return Crops(flat.reshape(-1, size, size), g.magnitude, dataset.scan_shape, g.global_com)
+    g = crop_geometry(dataset, size=size, model_mrad_per_px=model_mrad_per_px, descan=descan)
+    crops = run(dataset.data, CropKernel(g), progress=progress)["crops"]
+    return Crops(crops.reshape(-1, size, size), g)

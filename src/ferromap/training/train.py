@@ -23,29 +23,36 @@ class LabelledCrops:
     crops: np.ndarray
     labels: np.ndarray
     magnitude: np.ndarray  # per pattern
-    scan_id: np.ndarray  # (dataset, class) groups: one scan each in our recipes
+    scan_id: np.ndarray  # which scan (one of the scans stacked in the datasets) it came from
     mrad_per_px: float | None
     classes: ClassSet
 
 
 def load_labelled(paths: list[str], *, size: int = 64, model_mrad_per_px: float | None = None,
                   progress: Callable[[int, int], None] | None = None) -> LabelledCrops:
-    """Crops and labels of datasets saved with labels (e.g. by ``ferromap simulate``)."""
+    """Crops and labels of datasets saved with labels (e.g. by ``ferromap simulate``).
+
+    Each of the scans stacked in a dataset (:meth:`ferromap.io.Dataset4D.scans`) gets its own
+    geometry (beam centres, descan), as ``ferromap predict`` would on that scan alone.
+    """
     from ferromap.io import open_4dstem
-    from ferromap.io.save import load_labels
+    from ferromap.io.sidecar import read_label_map
 
     parts, mrad, classes = [], None, KNN8
-    for i, p in enumerate(paths):
+    for p in paths:
         ds = open_4dstem(p)
-        labels = load_labels(p)
+        labels = read_label_map(p)
         if ds.metadata.get("classes"):
             classes = ClassSet.from_dict(ds.metadata["classes"])
         mrad = model_mrad_per_px or mrad or ds.calibration.mrad_per_px
-        c = dataset_crops(ds, size=size, model_mrad_per_px=mrad, progress=progress)
-        flat = labels.ravel()
-        keep = flat != 255
-        parts.append((c.crops[keep], flat[keep].astype(np.int64), c.magnitude.ravel()[keep],
-                      i * 1000 + flat[keep].astype(np.int64)))
+        for rows, cols in ds.scans():
+            c = dataset_crops(ds.subscan(rows, cols), size=size, model_mrad_per_px=mrad,
+                              progress=progress)
+            flat = labels[rows, cols].ravel()
+            keep = flat != 255
+            scan = np.full(int(keep.sum()), len(parts), np.int64)
+            parts.append((c.crops[keep], flat[keep].astype(np.int64),
+                          c.magnitude.ravel()[keep], scan))
     if not parts:
         raise FerromapError("no training data given")
     cat = [np.concatenate(x) for x in zip(*parts)]

@@ -3,7 +3,9 @@
 Per informative position the score combines
 
 * ``local``: the label disagrees with the majority of the informative neighbours in a
-  ``(2r+1)²`` window (weight 0.5);
+  ``(2r+1)²`` window, weighted by how sure the model is of it:
+  ``clip((confidence - c0) / (1 - c0), 0, 1)`` with ``c0 = 0.6`` (weight 0.5). An unsure
+  prediction that differs from its neighbours is noise; a confident one is a finding;
 * ``global``: the label disagrees with the dataset's majority class (weight 0.2);
 * ``ood``: the embedding is farther from its nearest prototype (or training example) than
   the model's validation data went: ``clip(distance / q99 - 1, 0, 1)`` (weight 0.5, so an
@@ -17,10 +19,12 @@ Per informative position the score combines
 
 The sum is clipped to [0, 1]; the mask is ``score >= 0.5``.
 
-Low-information positions (CoM-shift magnitude at or below the scan mean after min-max
-normalisation, where the paper found predictions random) get no prediction-based score; they
-form the separate low-information mask. The periodic term does not depend on predictions and
-is scored everywhere.
+Low-information positions get no prediction-based score; they form the separate
+low-information mask. With a calibrated model (its file holds a temperature, so confidence
+is the probability of being right) they are the positions whose confidence is below
+``min_confidence`` (0.5: more likely wrong than right). Without one, the paper's rule is used:
+CoM-shift magnitude at or below the scan mean after min-max normalisation. The periodic term
+does not depend on predictions and is scored everywhere.
 """
 
 from __future__ import annotations
@@ -44,10 +48,35 @@ class AnomalySettings:
     w_periodic: float = 0.5
     periodic_z: float = 6.0
     periodic: bool = True  # compute the lattice-periodic residual when a lattice is found
+    min_confidence: float = 0.5  # calibrated models: below it a position is low-information
+    confident: float = 0.6  # c0 of the local term's confidence weight
 
 
-def low_information_mask(magnitude: np.ndarray) -> np.ndarray:
-    """Positions whose normalised CoM-shift magnitude is at or below the scan mean (or NaN)."""
+def low_information_mask(magnitude: np.ndarray, confidence: np.ndarray | None = None,
+                         min_confidence: float | None = None) -> np.ndarray:
+    """Positions whose prediction carries little information.
+
+    Parameters
+    ----------
+    magnitude : numpy.ndarray
+        ``(rows, cols)`` CoM-shift magnitude (used when no calibrated confidence is given).
+    confidence : numpy.ndarray, optional
+        ``(rows, cols)`` calibrated confidence (probability of being right).
+    min_confidence : float, optional
+        With ``confidence``: positions below it are low-information.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask.
+    """
+    magnitude = np.asarray(magnitude)
+    if confidence is not None and min_confidence is not None:
+        confidence = np.asarray(confidence)
+        if confidence.shape != magnitude.shape:
+            raise ValueError(f"confidence has shape {confidence.shape}; magnitude "
+                             f"{magnitude.shape}")
+        return ~(confidence >= min_confidence)
     return ~magnitude_filter(magnitude)
 
 
@@ -74,6 +103,7 @@ def anomaly_score(
     *,
     ood_q99: float | None = None,
     periodic_z: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
     settings: AnomalySettings = AnomalySettings(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Anomaly score map and mask.
@@ -93,6 +123,8 @@ def anomaly_score(
     periodic_z : numpy.ndarray, optional
         ``(rows, cols)`` lattice-periodic residual z-scores
         (:func:`ferromap.core.periodic.phase_zscore`).
+    confidence : numpy.ndarray, optional
+        ``(rows, cols)`` confidence of each prediction; weights the local term.
     settings : AnomalySettings
         Weights, radius, threshold.
 
@@ -103,13 +135,22 @@ def anomaly_score(
     mask : numpy.ndarray
         Boolean, ``score >= settings.threshold``.
     """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be a 2-D map, got shape {labels.shape}")
+    for name, arr in (("low_info", low_info), ("distance", distance),
+                      ("periodic_z", periodic_z), ("confidence", confidence)):
+        if arr is not None and np.shape(arr) != labels.shape:
+            raise ValueError(f"{name} has shape {np.shape(arr)}; labels {labels.shape}")
     s = settings
-    informative = ~low_info
+    informative = ~np.asarray(low_info, bool)
     score = np.zeros(labels.shape, np.float32)
     if informative.any():
         lab = labels.astype(np.int64)
         neigh = local_majority(lab, informative, n_classes, s.radius)
-        score += s.w_local * ((neigh >= 0) & (neigh != lab))
+        sure = 1.0 if confidence is None else np.clip(
+            (np.asarray(confidence) - s.confident) / (1 - s.confident), 0.0, 1.0)
+        score += s.w_local * ((neigh >= 0) & (neigh != lab)) * sure
         majority = np.bincount(lab[informative], minlength=n_classes).argmax()
         score += s.w_global * (lab != majority)
         if ood_q99 and np.isfinite(distance).any():

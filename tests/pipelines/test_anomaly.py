@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ferromap.anomaly import AnomalySettings, anomaly_score, local_majority, low_information_mask
+from ferromap.pipelines.anomaly import (
+    AnomalySettings,
+    anomaly_score,
+    local_majority,
+    low_information_mask,
+)
 
 
 def test_isolated_misclassification_is_flagged():
@@ -56,3 +61,27 @@ def test_lattice_residual_flags_on_its_own_even_where_predictions_are_unreliable
     score, mask = anomaly_score(labels, low_info, np.full((6, 6), np.nan), 8, periodic_z=z)
     assert mask[0, 0] and mask[3, 3] and not mask[4, 4]
     assert mask.sum() == 2 and score[4, 4] == pytest.approx(0.25)
+
+
+def test_an_unsure_disagreement_is_noise_a_confident_one_a_finding():
+    labels = np.full((9, 9), 3)
+    labels[4, 4] = 7
+    low = np.zeros((9, 9), bool)
+    dist = np.full((9, 9), np.nan)
+    unsure = np.full((9, 9), 0.9)
+    unsure[4, 4] = 0.55
+    assert not anomaly_score(labels, low, dist, 8, confidence=unsure)[1].any()
+    sure = np.full((9, 9), 0.9)
+    sure[4, 4] = 0.98
+    assert anomaly_score(labels, low, dist, 8, confidence=sure)[1][4, 4]
+
+
+def test_calibrated_confidence_decides_low_information_and_shapes_are_checked():
+    conf = np.array([[0.3, 0.6], [0.49, 0.95]])
+    mask = low_information_mask(np.zeros((2, 2)), conf, 0.5)
+    assert mask.tolist() == [[True, False], [True, False]]
+    with pytest.raises(ValueError, match="periodic_z has shape"):
+        anomaly_score(np.zeros((6, 6), int), np.zeros((6, 6), bool), np.zeros((6, 6)), 8,
+                      periodic_z=np.zeros(6))
+    with pytest.raises(ValueError, match="low_info has shape"):
+        anomaly_score(np.zeros((6, 6), int), np.zeros((5, 6), bool), np.zeros((6, 6)), 8)

@@ -1,4 +1,4 @@
-"""Write polarization maps: the ``ferromap predict`` file contract (CONVENTIONS.md).
+"""Write polarization maps: the ``ferromap predict`` file contract (docs/conventions.md).
 
 Every file is written atomically (temporary file + rename). Rule for existing folders:
 a folder that already holds any of these files is refused unless ``force=True``, so results
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferromap.inference import PolarizationMaps
 from ferromap.io.writers import atomic_path, prepare_output_dir, write_json, write_tiff
+from ferromap.pipelines.predict import PolarizationMaps
 
 CONTRACT_FILES = ("labels.tif", "confidence.tif", "anomaly.tif", "anomaly_mask.tif",
                   "polarization.png", "predictions.csv", "summary.json", "maps.h5")
@@ -59,7 +59,7 @@ def write_h5_bundle(path: Path, maps: PolarizationMaps, summary: dict) -> Path:
 
 
 def export_maps(maps: PolarizationMaps, out: str | Path, *, force: bool = False,
-                source: str | None = None, scan_step_nm: float | None = None) -> list[Path]:
+                source: str | None = None) -> list[Path]:
     """Write every file of the ``ferromap predict`` contract into ``out``.
 
     Parameters
@@ -72,8 +72,6 @@ def export_maps(maps: PolarizationMaps, out: str | Path, *, force: bool = False,
         Replace the files of an earlier run.
     source : str, optional
         Dataset path, recorded in ``summary.json``.
-    scan_step_nm : float, optional
-        For nm axes in the picture.
 
     Returns
     -------
@@ -89,7 +87,7 @@ def export_maps(maps: PolarizationMaps, out: str | Path, *, force: bool = False,
         write_tiff(out / "confidence.tif", maps.confidence.astype(np.float32)),
         write_tiff(out / "anomaly.tif", maps.anomaly.astype(np.float32)),
         write_tiff(out / "anomaly_mask.tif", maps.anomaly_mask.astype(np.uint8)),
-        save_polarization_map(out / "polarization.png", maps, scan_step_nm=scan_step_nm),
+        save_polarization_map(out / "polarization.png", maps),
     ]
     with atomic_path(out / "predictions.csv") as tmp:
         tmp.write_text(_csv_text(maps))

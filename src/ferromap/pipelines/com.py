@@ -11,12 +11,13 @@ from typing import Literal
 
 import numpy as np
 
-from ferromap.core.com import com_from_moments, com_matrix
-from ferromap.core.hotpixels import find_hot_pixels
+from ferromap.core.com import com_from_moments
+from ferromap.core.descan import ORDERS
+from ferromap.core.geometry import plan_detector, sample_patterns
 from ferromap.core.rotation import RotationEstimate, estimate_rotation
 from ferromap.core.shift import com_shift, magnitude_angle, rotate_vectors
 from ferromap.core.stream import ProgressCallback, linear_statistics
-from ferromap.core.virtual import annulus_mask, estimate_bf_disk
+from ferromap.core.virtual import annulus_mask
 from ferromap.io.dataset import Dataset4D
 
 
@@ -38,6 +39,8 @@ class ComMaps:
     hot_pixels: np.ndarray
     rotation_estimate: RotationEstimate | None = None
     mrad_per_px: float | None = None
+    background: float = 0.0
+    scan_step_nm: float | None = None
 
     def summary(self) -> dict:
         """JSON-friendly description of the settings and global results."""
@@ -49,23 +52,17 @@ class ComMaps:
             "flip": self.flip,
             "reference": self.reference,
             "n_hot_pixels": int(self.hot_pixels.sum()),
+            "background_per_px": self.background,
             "n_without_com": int(np.isnan(self.magnitude).sum()),
             "mrad_per_px": self.mrad_per_px,
             "magnitude_units": "mrad" if self.mrad_per_px else "px",
         }
 
 
-def sample_patterns(dataset: Dataset4D, n: int = 64) -> np.ndarray:
-    """Read about ``n`` patterns spread evenly over the scan, as float32 ``(n, k_row, k_col)``."""
-    flat = np.unique(np.linspace(0, dataset.n_patterns - 1, min(n, dataset.n_patterns)).astype(int))
-    rows, cols = np.divmod(flat, dataset.scan_shape[1])
-    return np.stack([dataset.pattern(r, c) for r, c in zip(rows, cols)]).astype(np.float32)
-
-
 def compute_com_maps(
     dataset: Dataset4D,
     *,
-    reference: Literal["mean", "plane"] = "mean",
+    reference: Literal["mean", "plane", "quadratic"] = "mean",
     rotation_deg: float | Literal["auto"] = 0.0,
     flip: bool = False,
     remove_hot_pixels: bool = True,
@@ -80,8 +77,9 @@ def compute_com_maps(
     ----------
     dataset : Dataset4D
         The lazy dataset; it is streamed, never loaded whole.
-    reference : {"mean", "plane"}
-        Shift reference: global mean CoM or fitted descan plane.
+    reference : {"mean", "plane", "quadratic"}
+        Shift reference: global mean CoM, or the fitted descan surface
+        (:func:`ferromap.core.descan.fit_descan`).
     rotation_deg : float or "auto"
         Scan-to-detector rotation (counter-clockwise, degrees), or ``"auto"`` to estimate it
         by minimising the curl (the ADF image resolves the 180° ambiguity).
@@ -92,34 +90,38 @@ def compute_com_maps(
     threshold : float, optional
         Ignore pixels below this value in the CoM.
     progress, cancel, scheduler
-        See :func:`ferromap.core.stream.compute`.
+        See :func:`ferromap.core.stream.run`.
 
     Returns
     -------
     ComMaps
     """
-    sample = sample_patterns(dataset)
-    hot = find_hot_pixels(sample) if remove_hot_pixels else np.zeros(dataset.frame_shape, bool)
-    good = np.where(hot, 0.0, 1.0)
-    mean_pattern = np.where(hot, 0.0, np.nanmean(sample, axis=0))
-    center, radius = estimate_bf_disk(mean_pattern)
+    if reference not in ORDERS:
+        raise ValueError(f"reference must be one of {', '.join(ORDERS)}, got {reference!r}")
+    if rotation_deg != "auto" and not np.isfinite(float(rotation_deg)):
+        raise ValueError(f"rotation_deg must be a number or 'auto', got {rotation_deg!r}")
+    plan = plan_detector(sample_patterns(dataset.data, read_one=dataset.pattern),
+                         remove_hot_pixels=remove_hot_pixels)
+    good = plan.weights()
+    center, radius = plan.bf_centre, plan.bf_radius
     bf = annulus_mask(dataset.frame_shape, center, outer=max(radius, 1.0)) * good
     adf = annulus_mask(dataset.frame_shape, center, outer=np.inf, inner=1.2 * radius + 1) * good
-    matrix = np.concatenate([com_matrix(dataset.frame_shape, good),
-                             bf.reshape(-1, 1), adf.reshape(-1, 1)], axis=1)
-    stats = linear_statistics(dataset.data, matrix, threshold=threshold, progress=progress,
-                              cancel=cancel, scheduler=scheduler)
-    com = com_from_moments(stats[..., :3])
+    stats = linear_statistics(dataset.data, {"moments": plan.com_matrix(),
+                                             "bf": bf.reshape(-1, 1), "adf": adf.reshape(-1, 1)},
+                              threshold=threshold, progress=progress, cancel=cancel,
+                              scheduler=scheduler)
+    com = com_from_moments(stats["moments"], plan.background_moments())
     raw_shift = com_shift(com, reference=reference)
     estimate = None
     if rotation_deg == "auto":
-        estimate = estimate_rotation(raw_shift, adf=stats[..., 4])
+        estimate = estimate_rotation(raw_shift, adf=stats["adf"][..., 0])
         rotation_deg, flip = estimate.rotation_deg, estimate.flip
     shift = rotate_vectors(raw_shift, float(rotation_deg), flip)
     if dataset.calibration.mrad_per_px:
         shift = shift * dataset.calibration.mrad_per_px
     magnitude, angle = magnitude_angle(shift)
     global_com = tuple(float(v) for v in np.nanmean(com.reshape(-1, 2), axis=0))
-    return ComMaps(com, shift, magnitude, angle, stats[..., 3], stats[..., 4], global_com,
-                   (center, radius), float(rotation_deg), bool(flip), reference, hot, estimate,
-                   dataset.calibration.mrad_per_px)
+    return ComMaps(com, shift, magnitude, angle, stats["bf"][..., 0], stats["adf"][..., 0],
+                   global_com, (center, radius), float(rotation_deg), bool(flip), reference,
+                   plan.hot_pixels, estimate, dataset.calibration.mrad_per_px,
+                   plan.background, dataset.calibration.scan_step_nm)

@@ -1,0 +1,333 @@
+"""Polarization maps of a lazy dataset, in bounded memory: what ``ferromap predict``, the napari
+dock and the plugin-menu command all run.
+
+1. A sample of patterns: hot pixels, bright-field disk, background; the calibration guard
+   (:mod:`ferromap.pipelines.calibration`) estimates an unknown ``mrad_per_px`` and refuses
+   data the model cannot read.
+2. Pass 1 streams the CoM; the descan surface fitted to it is the beam centre at every
+   position (:mod:`ferromap.core.geometry`).
+3. Pass 2 streams blocks of patterns: crop each around its own beam centre, resample to the
+   model's sampling, min-max normalise, predict. Only per-position results are kept.
+4. Optionally, two more passes measure the lattice-periodic residual (anomalies).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ferromap.classes import NOT_CLASSIFIED, ClassSet
+from ferromap.core.geometry import CropGeometry, geometry_from_moments, plan_detector, sample_patterns
+from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, linear_statistics, run
+from ferromap.errors import FerromapError
+from ferromap.io.dataset import Dataset4D
+from ferromap.pipelines.anomaly import AnomalySettings, anomaly_score, low_information_mask
+from ferromap.pipelines.calibration import CalibrationEstimate, model_window, resolve_calibration
+from ferromap.pipelines.domains import MAJORITY, describe, find_domains
+
+
+@dataclass
+class PolarizationMaps:
+    """Per-position results of :func:`predict_dataset`; maps are ``(rows, cols[, n])``."""
+
+    classes: ClassSet
+    labels: np.ndarray  # uint8, 255 = not classified
+    confidence: np.ndarray  # float32 in [0, 1]
+    probs: np.ndarray  # float32 (rows, cols, n_classes)
+    distance: np.ndarray  # float32 nearest-prototype distance
+    low_info: np.ndarray  # bool
+    anomaly: np.ndarray  # float32
+    anomaly_mask: np.ndarray  # bool
+    geometry: CropGeometry
+    model: str
+    seconds: float = 0.0
+    scan_step_nm: float | None = None
+    calibration: CalibrationEstimate | None = None
+    periodic_z: np.ndarray | None = None  # lattice-periodic residual z-score, if a lattice
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_patterns(self) -> int:
+        """Number of scan positions."""
+        return int(self.labels.size)
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        """CoM deflection from the beam centre (detector px), float32."""
+        return self.geometry.magnitude.astype(np.float32)
+
+    @property
+    def global_com(self) -> tuple[float, float]:
+        """Mean CoM over the scan (detector px)."""
+        return self.geometry.global_com
+
+    def informative(self) -> np.ndarray:
+        """Classified positions outside the low-information mask (all classified ones when
+        every position is low-information)."""
+        sel = self.labels != NOT_CLASSIFIED
+        return sel & ~self.low_info if (sel & ~self.low_info).any() else sel
+
+    def class_fractions(self, informative_only: bool = True) -> dict[str, float]:
+        """Fraction of (informative) classified positions per class."""
+        sel = self.informative() if informative_only else self.labels != NOT_CLASSIFIED
+        counts = np.bincount(self.labels[sel], minlength=len(self.classes))[: len(self.classes)]
+        total = max(int(counts.sum()), 1)
+        return {name: float(c) / total for name, c in zip(self.classes.names, counts)}
+
+    def majority_class(self, informative_only: bool = True) -> str:
+        """The most frequent class (over informative positions by default)."""
+        fractions = self.class_fractions(informative_only)
+        return max(fractions, key=fractions.get)
+
+    def domains(self):
+        """Connected single-class regions (:func:`ferromap.pipelines.domains.find_domains`)."""
+        return find_domains(self.labels, self.classes, valid=self.informative(),
+                            scan_step_nm=self.scan_step_nm)
+
+    def title(self) -> str:
+        """One line: the majority class if one holds the map, else its domains."""
+        return describe(self.class_fractions(), self.domains())
+
+    def summary(self) -> dict:
+        """The ``summary.json`` content of ``ferromap predict``."""
+        fractions = self.class_fractions()
+        top = max(fractions.values()) if fractions else 0.0
+        return {
+            "classes": list(self.classes.names),
+            "majority_class": self.majority_class(),
+            "majority_fraction": round(top, 4),
+            "has_majority": bool(top > MAJORITY),
+            "class_fractions": fractions,
+            "majority_class_all_positions": self.majority_class(informative_only=False),
+            "class_fractions_all_positions": self.class_fractions(informative_only=False),
+            "domains": [d.to_dict() for d in self.domains()],
+            "description": self.title(),
+            "model": self.model,
+            "n_patterns": self.n_patterns,
+            "seconds": round(self.seconds, 3),
+            "patterns_per_second": round(self.n_patterns / self.seconds, 1) if self.seconds else None,
+            "global_com_px": list(self.global_com),
+            "n_low_information": int(self.low_info.sum()),
+            "n_anomalous": int(self.anomaly_mask.sum()),
+            "mean_confidence": float(np.nanmean(self.confidence)),
+            "geometry": self.geometry.to_dict(),
+            "calibration_estimate": None if self.calibration is None
+            else {**self.calibration.to_dict(), "message": self.calibration.message()},
+            **self.extra,
+        }
+
+
+def check_model_fits(dataset: Dataset4D, model) -> None:
+    """Refuse a model whose class set differs from the one the dataset was labelled with."""
+    classes = dataset.metadata.get("classes")
+    if classes and list(classes.get("names", [])) != list(model.info.classes.names):
+        raise FerromapError(f"model {model.info.name} predicts "
+                            f"{', '.join(model.info.classes.names)} but the dataset is labelled "
+                            f"with {', '.join(classes['names'])}")
+
+
+class PredictKernel(Kernel):
+    """Crops around each position's beam centre → model: class probabilities and distance."""
+
+    def __init__(self, model, geometry: CropGeometry):
+        self.model, self.geometry = model, geometry
+        n = len(model.info.classes)
+        self.buffers = (Buffer("probs", (n,)), Buffer("distance"))
+
+    def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
+        r, c = block.shape[:2]
+        pred = self.model.predict(self.geometry.crops(block, where))
+        _release_free_memory()
+        return {"probs": pred.probs.reshape(r, c, -1), "distance": pred.distance.reshape(r, c)}
+
+
+def _release_free_memory() -> None:
+    """Give freed heap back to the OS (glibc keeps per-thread arenas of torch's activations)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _staged(progress: ProgressCallback | None, stage: int, weights=(0.1, 0.78, 0.12)):
+    if progress is None:
+        return None
+    offset = sum(weights[:stage])
+
+    def report(done: int, total: int) -> None:
+        progress(int(1000 * (offset + weights[stage] * done / max(total, 1))), 1000)
+
+    return report
+
+
+#: Memory allowed for the per-phase mean patterns (float64) of the lattice residual.
+MAX_PHASE_BYTES = 128 * 2**20
+
+
+def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
+    """Lattice-periodic residual z-scores (``{"z": map, "lattice": description}``), or
+    ``{"lattice": None}`` when the scan shows no lattice with enough repeats."""
+    from ferromap.core.periodic import (
+        periodic_residual,
+        phase_map,
+        phase_zscore,
+        reciprocal_lattice,
+    )
+
+    g = reciprocal_lattice(np.moveaxis(shift, -1, 0))
+    if g is None:
+        return {"lattice": None}
+    phase, n_bins = phase_map(dataset.scan_shape, g)
+    if np.bincount(phase.ravel(), minlength=n_bins).min() < 3:
+        return {"lattice": None}  # too few repeats to compare a position with its equivalents
+    if n_bins * int(np.prod(dataset.frame_shape)) * 8 > MAX_PHASE_BYTES:
+        return {"lattice": None}  # so many phases that their mean patterns would not fit
+    residual = periodic_residual(dataset.data, phase, n_bins, progress=progress, cancel=cancel,
+                                 scheduler=scheduler)
+    periods = [round(float(1 / np.linalg.norm(v)), 3) for v in g]
+    return {"z": phase_zscore(residual, phase, n_bins),
+            "lattice": {"reciprocal_cycles_per_px": g.round(5).tolist(),
+                        "periods_px": periods, "phase_bins": n_bins}}
+
+
+def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
+            descan: str = "plane", progress=None, cancel=None, scheduler=None):
+    """Checks, calibration and pass 1: ``(calibrated dataset, geometry, estimate)``.
+
+    Raises
+    ------
+    FerromapError
+        Class-set mismatch, unreadable sampling or window, or no intensity at all.
+    """
+    check_model_fits(dataset, model)
+    if dataset.n_patterns < 1:
+        raise FerromapError("the dataset has no scan positions")
+    plan = plan_detector(sample_patterns(dataset.data, read_one=dataset.pattern))
+    dataset, estimate = resolve_calibration(dataset, plan, semiangle_mrad)
+    info = model.info
+    span = model_window(dataset, info.crop_size, info.mrad_per_px, f"model {info.name}")
+    moments = linear_statistics(dataset.data, {"moments": plan.com_matrix()}, progress=progress,
+                                cancel=cancel, scheduler=scheduler)["moments"]
+    try:
+        geometry = geometry_from_moments(moments, plan, size=info.crop_size, span=span,
+                                         descan=descan)
+    except ValueError as exc:
+        raise FerromapError(f"{exc}: nothing to classify") from None
+    return dataset, geometry, estimate
+
+
+def predict_dataset(
+    dataset: Dataset4D,
+    model,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    scheduler=None,
+    anomaly: AnomalySettings = AnomalySettings(),
+    descan: str = "plane",
+    semiangle_mrad: float | None = None,
+) -> PolarizationMaps:
+    """Run a model over every scan position of a lazy dataset.
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        Any dataset :func:`ferromap.io.open_4dstem` opened; never loaded whole.
+    model : LoadedModel
+        From :func:`ferromap.models.load_model`.
+    progress : callable, optional
+        ``progress(done, total)`` over every pass (total 1000).
+    cancel : threading.Event, optional
+        Set it to stop; :class:`~ferromap.errors.Cancelled` is raised.
+    scheduler : optional
+        ``"threads"``, ``"synchronous"`` or a ``distributed.Client``.
+    anomaly : AnomalySettings
+        Anomaly score parameters.
+    descan : {"plane", "quadratic", "mean"}
+        Beam-centre surface (:func:`ferromap.core.descan.fit_descan`).
+    semiangle_mrad : float, optional
+        Convergence semi-angle for the calibration estimate when ``mrad_per_px`` is unknown.
+
+    Returns
+    -------
+    PolarizationMaps
+    """
+    start = time.perf_counter()
+    dataset, geometry, estimate = prepare(dataset, model, semiangle_mrad=semiangle_mrad,
+                                          descan=descan, progress=_staged(progress, 0),
+                                          cancel=cancel, scheduler=scheduler)
+    out = run(dataset.data, PredictKernel(model, geometry), progress=_staged(progress, 1),
+              cancel=cancel, scheduler=scheduler)
+    probs, distance = out["probs"], out["distance"]
+    empty = ~np.isfinite(geometry.com).all(axis=-1)
+    labels = np.where(empty, NOT_CLASSIFIED, probs.argmax(axis=-1)).astype(np.uint8)
+    confidence = np.where(empty, 0.0, probs.max(axis=-1)).astype(np.float32)
+    calibrated = model.info.calibrated
+    low_info = low_information_mask(geometry.magnitude, confidence,
+                                    anomaly.min_confidence if calibrated else None) | empty
+    periodic = {"lattice": None}
+    if anomaly.periodic:
+        periodic = _lattice_residual(dataset, geometry.shift, _staged(progress, 2), cancel,
+                                     scheduler)
+    if progress is not None:
+        progress(1000, 1000)  # also when there was no lattice to compare
+    q99 = model.info.ood.get("nearest_distance_quantiles", {}).get("0.99")
+    score, mask = anomaly_score(np.where(empty, 0, labels), low_info, distance, len(model.info.classes),
+                                ood_q99=q99, periodic_z=periodic.get("z"), confidence=confidence,
+                                settings=anomaly)
+    score[empty] = 0.0
+    maps = PolarizationMaps(model.info.classes, labels, confidence, probs.astype(np.float32),
+                            distance.astype(np.float32), low_info, score, mask & ~empty,
+                            geometry, model.info.name, scan_step_nm=dataset.calibration.scan_step_nm,
+                            calibration=estimate, periodic_z=periodic.get("z"))
+    maps.seconds = time.perf_counter() - start
+    maps.extra = {"lattice": periodic["lattice"], "descan": descan,
+                  "data_mrad_per_px": dataset.calibration.mrad_per_px,
+                  "mrad_per_px_source": dataset.calibration.mrad_per_px_source,
+                  "model_mrad_per_px": model.info.mrad_per_px,
+                  "confidence_calibrated": bool(calibrated),
+                  "low_information_rule": (f"calibrated confidence < {anomaly.min_confidence}"
+                                           if calibrated else "CoM-shift magnitude <= scan mean"),
+                  "symmetry": model.info.symmetry, "symmetry_passes": model.passes,
+                  "device": model.device, "precision": getattr(model, "precision", "fp32")}
+    return maps
+
+
+def run_predict(
+    dataset: Dataset4D,
+    model: str = "conv-proto",
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    symmetrize: bool | None = None,
+    **kwargs,
+) -> PolarizationMaps:
+    """Load a model by name or folder and predict: the one entry point of every front end.
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        The data.
+    model : str
+        ``"conv-proto"``, ``"pca-knn"`` or a model folder (:data:`ferromap.models.SHIPPED`).
+    device, precision : str
+        See :func:`ferromap.models.load_model`.
+    symmetrize : bool, optional
+        Average over the crystal's symmetry; ``None`` uses the model file's default.
+    **kwargs
+        Passed to :func:`predict_dataset` (progress, cancel, scheduler, descan, ...).
+
+    Returns
+    -------
+    PolarizationMaps
+    """
+    from ferromap.models.store import load_model
+
+    loaded = load_model(model, device=device, precision=precision, symmetrize=symmetrize)
+    return predict_dataset(dataset, loaded, **kwargs)

@@ -1,0 +1,121 @@
+"""The training bank: many randomized KNN crystals, each scanned over exactly one period.
+
+Each entry draws one specimen and microscope from the spread of real experiments (METHODS
+§4): thickness 10–60 nm, Nb displacement 0.08–0.22 Å with an O counter-displacement, random,
+layered or columnar K/Na order, mistilt up to 3 mrad at any azimuth, defocus, astigmatism and
+Cs, frozen phonons (thermal diffuse scattering) in most entries, and the lobato or kirkland
+potential at one of three slice thicknesses. It is simulated for one polarization, axial
+(RM) in even entries and diagonal (RU) in odd ones: the crystal's square symmetry, applied
+in training, turns them into all 8 classes.
+
+Every entry scans the 2×2-cell box on the exact 32×32 grid, fine enough for the scan-space
+band limit (:mod:`ferromap.simulate.scanspace`), so training can draw patterns at any probe
+position and through any finite source exactly, for free. Detector effects (PSF, descan,
+dark counts, dose) are applied in training, not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ferromap.classes import KNN8
+from ferromap.simulate.crystal import A_PSEUDOCUBIC, KNNCrystal
+from ferromap.simulate.fourdstem import (
+    DEFAULT_RMS_A,
+    Microscope,
+    Multislice,
+    ScanGrid,
+    simulate_4dstem,
+)
+
+BANK_DIRECTIONS = ("RM", "RU")  # even entries, odd entries
+BANK_GRID = 32  # positions per side over the 2×2-cell box: step a/16 = 0.247 Å
+BANK_DETECTOR_PX = 68  # 2 px of margin around the 64-px model crop
+#: Occupation seeds of bank crystals start here: no test recipe uses them.
+BANK_SEED0 = 2000
+
+
+@dataclass(frozen=True)
+class BankEntry:
+    """One randomized specimen and microscope of the training bank."""
+
+    index: int
+    crystal: KNNCrystal
+    microscope: Microscope
+    multislice: Multislice
+
+    def to_dict(self) -> dict:
+        """JSON form (stored with the entry)."""
+        return {"index": self.index, "crystal": self.crystal.to_dict(),
+                "microscope": asdict(self.microscope), "multislice": asdict(self.multislice)}
+
+
+def bank_entry(index: int) -> BankEntry:
+    """Draw entry ``index`` of the bank (seeded: the same index gives the same entry).
+
+    Parameters
+    ----------
+    index : int
+        Entry number, >= 0.
+
+    Returns
+    -------
+    BankEntry
+    """
+    if index < 0:
+        raise ValueError(f"index must be >= 0, got {index}")
+    rng = np.random.default_rng([BANK_SEED0, index])
+    d_nb = rng.uniform(0.08, 0.22)
+    crystal = KNNCrystal.with_thickness(
+        rng.uniform(10.0, 60.0), direction=BANK_DIRECTIONS[index % 2], cells=2, d_nb=d_nb,
+        d_o=d_nb * rng.uniform(0.0, 0.4), seed=BANK_SEED0 + index,
+        a_site_order=str(rng.choice(["random"] * 6 + ["layered", "columnar"])))
+    microscope = Microscope(
+        detector_px=BANK_DETECTOR_PX, semiangle_mrad=rng.uniform(23.0, 25.0),
+        defocus_A=rng.uniform(-60.0, 60.0), astigmatism_A=rng.uniform(0.0, 30.0),
+        astigmatism_angle_deg=rng.uniform(0.0, 180.0), cs_A=rng.uniform(-1e4, 1e4),
+        tilt_mrad=3.0 * np.sqrt(rng.uniform()), tilt_azimuth_deg=rng.uniform(0.0, 360.0))
+    scale = rng.uniform(0.8, 1.25)
+    multislice = Multislice(
+        parametrization=str(rng.choice(["lobato"] * 7 + ["kirkland"] * 3)),
+        slice_thickness_A=float(rng.choice([A_PSEUDOCUBIC / 2] * 6 + [A_PSEUDOCUBIC / 4,
+                                                                      A_PSEUDOCUBIC])),
+        phonon_configs=int(rng.choice([0, 2, 2, 3])),
+        rms_A=tuple((el, round(rms * scale, 4)) for el, rms in DEFAULT_RMS_A),
+        seed=BANK_SEED0 + index)
+    return BankEntry(index, crystal, microscope, multislice)
+
+
+def simulate_bank_entry(
+    entry: BankEntry, progress: Callable[[int, int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Simulate one bank entry on the exact 32×32 grid of its 2×2-cell box.
+
+    Parameters
+    ----------
+    entry : BankEntry
+        From :func:`bank_entry`.
+    progress : callable, optional
+        ``progress(done, total)`` in multislice positions.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        ``(32, 32, 68, 68)`` float32 (scan position ``(r, c)`` at ``x = c·step``,
+        ``y = -r·step``).
+    labels : numpy.ndarray
+        ``(32, 32)`` uint8 KNN8 class index of the entry's direction.
+    metadata : dict
+    """
+    step = entry.crystal.extent / BANK_GRID
+    grid = ScanGrid((BANK_GRID, BANK_GRID), step)
+    sim = simulate_4dstem(entry.crystal, grid, entry.microscope, entry.multislice,
+                          progress=progress)
+    labels = np.full(grid.shape, KNN8.index(entry.crystal.direction), np.uint8)
+    meta = {"bank_entry": entry.to_dict(), "classes": KNN8.to_dict(), "periodic_scan": True,
+            "mrad_per_px": sim.mrad_per_px, "scan_step_nm": sim.scan_step_nm,
+            "simulator": sim.metadata["simulator"]}
+    return sim.data, labels, meta

@@ -1,0 +1,85 @@
+"""Every executor gives the same named buffers; memmaps stream block by block."""
+
+from __future__ import annotations
+
+import threading
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from ferromap.core.stream import Buffer, Kernel, block_slices, linear_statistics, run
+from ferromap.errors import Cancelled
+
+
+class WhereKernel(Kernel):
+    """Records where each block sits, and sums patterns into a 'sum' buffer."""
+
+    def __init__(self, frame):
+        self.buffers = (Buffer("row", ()), Buffer("col", ()), Buffer("total", frame, "sum"))
+
+    def process(self, block, where):
+        rr, cc = np.mgrid[where[0], where[1]]
+        return {"row": rr, "col": cc, "total": block.sum(axis=(0, 1))}
+
+
+@pytest.fixture(params=["numpy", "memmap", "dask", "synchronous"])
+def executor(request, tmp_path):
+    data = np.random.default_rng(0).integers(0, 50, (9, 7, 6, 5)).astype(np.uint16)
+    if request.param == "memmap":
+        np.save(tmp_path / "d.npy", data)
+        return np.load(tmp_path / "d.npy", mmap_mode="r"), data, None
+    if request.param == "dask":
+        return da.from_array(data, chunks=(2, 3, 6, 5)), data, None
+    return data, data, "synchronous" if request.param == "synchronous" else None
+
+
+def test_blocks_land_where_they_came_from(executor):
+    source, data, scheduler = executor
+    out = run(source, WhereKernel(data.shape[2:]), scheduler=scheduler)
+    rr, cc = np.mgrid[0:9, 0:7]
+    np.testing.assert_array_equal(out["row"], rr)
+    np.testing.assert_array_equal(out["col"], cc)
+    np.testing.assert_allclose(out["total"], data.sum(axis=(0, 1)))
+
+
+def test_linear_statistics_match_numpy(executor):
+    source, data, scheduler = executor
+    m = np.random.default_rng(1).random((30, 2))
+    got = linear_statistics(source, {"a": m, "b": m[:, :1]}, scheduler=scheduler)
+    ref = data.reshape(9, 7, 30).astype(np.float64) @ m
+    np.testing.assert_allclose(got["a"], ref, rtol=1e-5)
+    np.testing.assert_allclose(got["b"][..., 0], ref[..., 0], rtol=1e-5)
+
+
+def test_progress_cancel_and_checks():
+    data = np.ones((40, 3, 4, 4))
+    seen = []
+    linear_statistics(data, {"s": np.ones((16, 1))}, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] == len(block_slices(data))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        linear_statistics(data, {"s": np.ones((16, 1))}, cancel=stop)
+    with pytest.raises(ValueError, match="has 15 rows"):
+        linear_statistics(data, {"s": np.ones((15, 1))})
+    with pytest.raises(ValueError, match="4-D"):
+        linear_statistics(data[0], {"s": np.ones((16, 1))})
+    with pytest.raises(ValueError, match="unknown scheduler"):
+        run(data, WhereKernel((4, 4)), scheduler="processes")
+
+
+@pytest.mark.slow
+def test_distributed_client_gives_identical_buffers():
+    distributed = pytest.importorskip("distributed")
+    data = np.random.default_rng(2).random((10, 6, 5, 5)).astype(np.float32)
+    local = run(data, WhereKernel((5, 5)))
+    seen = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = run(data, WhereKernel((5, 5)), scheduler=client,
+                     progress=lambda d, t: seen.append(d / t))
+    for name in local:
+        np.testing.assert_allclose(remote[name], local[name], rtol=1e-6)
+    assert seen[-1] == 1.0

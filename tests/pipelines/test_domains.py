@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferromap.classes import KNN8
+from ferromap.pipelines.domains import describe, find_domains, mode_filter
+
+
+def test_speckle_is_not_a_domain_and_regions_are_connected():
+    lab = np.zeros((20, 20), np.uint8)
+    lab[:, 10:] = 2
+    lab[5, 3] = 6  # one misclassified position
+    lab[2:6, 14:18] = 0  # a real island of RM inside MU
+    domains = find_domains(lab, KNN8, scan_step_nm=0.1)
+    assert len(domains) == 3 and all(d.name != "MD" for d in domains)  # speckle removed
+    island = domains[2]  # the mode filter rounds its corners
+    assert island.name == "RM" and 9 <= island.n_positions <= 16 and island.centroid[1] > 10
+    assert island.area_nm2 == pytest.approx(island.n_positions * 0.01)
+
+
+def test_describe_majority_or_domains():
+    assert describe({"RM": 0.8, "MU": 0.2}, []) == "majority RM (80%)"
+    lab = np.zeros((10, 10), np.uint8)
+    lab[:, 5:] = 2
+    text = describe({"RM": 0.5, "MU": 0.5}, find_domains(lab, KNN8))
+    assert text.startswith("2 domains") and "RM 50%" in text and "MU 50%" in text
+
+
+def test_mode_filter_ignores_invalid_positions():
+    lab = np.array([[1, 1, 1], [1, 0, 1], [2, 2, 2]], np.uint8)
+    valid = np.ones((3, 3), bool)
+    valid[2] = False
+    assert mode_filter(lab, valid, 3, 1)[1, 1] == 1

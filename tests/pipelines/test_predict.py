@@ -1,0 +1,123 @@
+"""Streaming prediction: every block lands where it came from, each crop on its own beam."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from ferromap.core.crop import model_input
+from ferromap.core.geometry import measure_geometry
+from ferromap.errors import Cancelled, FerromapError
+from ferromap.io.dataset import Calibration, Dataset4D
+from ferromap.pipelines.anomaly import AnomalySettings
+from ferromap.pipelines.predict import predict_dataset
+
+
+def naive(dataset, model):
+    data = dataset.data.compute()
+    g = measure_geometry(data, size=16, span=16)
+    out = np.zeros(data.shape[:2] + (8,), np.float32)
+    for r, c in np.ndindex(*data.shape[:2]):
+        crop = model_input(data[r, c][None], g.centres[r, c][None], 16, 16)
+        out[r, c] = model.predict(crop).probs[0]
+    return out
+
+
+def test_streaming_equals_a_per_position_loop(disk_dataset, small_model):
+    maps = predict_dataset(disk_dataset, small_model)
+    np.testing.assert_allclose(maps.probs, naive(disk_dataset, small_model), atol=1e-5)
+    assert maps.labels.dtype == np.uint8 and maps.labels.shape == (6, 7)
+    np.testing.assert_array_equal(maps.labels, maps.probs.argmax(-1))
+    assert maps.confidence.dtype == np.float32 and (maps.confidence <= 1).all()
+    summary = maps.summary()
+    assert summary["n_patterns"] == 42 and summary["geometry"]["crop_span_px"] == 16
+    assert summary["mrad_per_px_source"] == "file" and summary["calibration_estimate"] is None
+
+
+def test_empty_patterns_are_not_classified(disk_dataset, small_model):
+    data = disk_dataset.data.compute()
+    data[2, 3] = 0
+    maps = predict_dataset(replace(disk_dataset, data=da.from_array(data)), small_model)
+    assert maps.labels[2, 3] == 255 and maps.confidence[2, 3] == 0
+
+
+def test_resamples_to_the_model_sampling_or_refuses(disk_dataset, small_model):
+    coarse = disk_dataset.with_calibration(mrad_per_px=1.0)  # needs a 32-px window: fits
+    assert predict_dataset(coarse, small_model).geometry.span == 32
+    finer = disk_dataset.with_calibration(mrad_per_px=0.5)  # needs 64 px of a 32-px frame
+    with pytest.raises(FerromapError, match="cover only"):
+        predict_dataset(finer, small_model)
+
+
+def test_unknown_sampling_is_estimated_from_the_disk(disk_dataset, small_model):
+    blind = replace(disk_dataset, calibration=Calibration())
+    maps = predict_dataset(blind, small_model, semiangle_mrad=10.0)
+    est = maps.calibration
+    assert est is not None and est.semiangle_source == "user"
+    assert est.bf_radius_px == pytest.approx(5.0, abs=0.3)  # the disks have a 5 px radius
+    assert maps.summary()["calibration_estimate"]["mrad_per_px"] == pytest.approx(2.0, rel=0.07)
+    assert maps.extra["mrad_per_px_source"] == "estimated"
+
+
+def test_progress_and_cancel(disk_dataset, small_model):
+    seen = []
+    predict_dataset(disk_dataset, small_model, progress=lambda d, t: seen.append(d / t))
+    assert seen[-1] == pytest.approx(1.0) and all(np.diff(seen) >= 0)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        predict_dataset(disk_dataset, small_model, cancel=stop)
+
+
+def test_class_set_mismatch_is_refused(disk_dataset, small_model):
+    labelled = replace(disk_dataset, metadata={"classes": {"names": ["a", "b"]}})
+    with pytest.raises(FerromapError, match="labelled with a, b"):
+        predict_dataset(labelled, small_model)
+
+
+@pytest.mark.slow
+def test_distributed_local_cluster_gives_identical_maps(tmp_path, small_model, disk):
+    distributed = pytest.importorskip("distributed")
+    from ferromap.io import open_4dstem
+
+    rng = np.random.default_rng(1)
+    data = np.stack([[disk((32, 32), 15.5 + rng.normal(0, 0.7, 2), 5.0, value=200)
+                      for _ in range(5)] for _ in range(8)]).astype(np.float32)
+    np.save(tmp_path / "d.npy", data)
+    ds = open_4dstem(tmp_path / "d.npy").with_calibration(mrad_per_px=2.0)
+    local = predict_dataset(ds, small_model)
+    seen = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = predict_dataset(ds, small_model, scheduler=client,
+                                 progress=lambda d, t: seen.append(d / t))
+    np.testing.assert_array_equal(remote.labels, local.labels)
+    np.testing.assert_allclose(remote.probs, local.probs, atol=1e-6)
+    assert seen[-1] == 1.0
+
+
+def test_maps_carry_the_lattice_residual_and_flag_a_defect(small_model, lattice_scan):
+    data = lattice_scan()  # period (4, 6) scan px, a defect at (13, 17)
+    ds = Dataset4D(da.from_array(data, chunks=(6, 30, 32, 32)), Calibration(mrad_per_px=2.0))
+    maps = predict_dataset(ds, small_model)
+    assert sorted(maps.extra["lattice"]["periods_px"]) == pytest.approx([4.0, 6.0], rel=0.01)
+    assert np.unravel_index(np.argmax(maps.periodic_z), maps.periodic_z.shape) == (13, 17)
+    assert maps.anomaly_mask[13, 17]
+    plain = predict_dataset(ds, small_model, anomaly=AnomalySettings(periodic=False))
+    assert plain.periodic_z is None and plain.extra["lattice"] is None
+
+
+def test_summary_reports_domains_when_no_class_holds_the_map(half_mu_maps):
+    s = half_mu_maps.summary()
+    assert not s["has_majority"] and s["majority_class"] in ("MU", "RM")
+    names = [d["class"] for d in s["domains"]]
+    assert names[:2] == ["RM", "MU"] or names[:2] == ["MU", "RM"]
+    assert s["description"].startswith("2 domains")
+    left = [d for d in s["domains"] if d["class"] == "MU"][0]
+    assert left["centroid_px"][1] < 2 and left["area_nm2"] == pytest.approx(
+        left["n_positions"] * 0.05**2, rel=0.02)
