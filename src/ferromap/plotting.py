@@ -180,3 +180,48 @@ def save_polarization_map(path: str | Path, maps) -> Path:
     fig.text(0.01, 0.01, f"model {maps.model}; pale = low information; outlined = anomaly",
              fontsize=7)
     return save_figure(fig, path)
+
+
+def legend_image(kind: str, classes: ClassSet | None = None, height_px: int = 220) -> np.ndarray:
+    """A legend rendered to an RGBA uint8 image, to show beside a map (e.g. as a napari layer).
+
+    Parameters
+    ----------
+    kind : {"wheel", "classes"}
+        The direction colour wheel with its angle labels, or the class swatches and arrows.
+    classes : ClassSet, optional
+        For ``"classes"``.
+    height_px : int
+        Image height.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height_px, width, 4)`` uint8.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if kind not in ("wheel", "classes"):
+        raise ValueError(f"kind must be 'wheel' or 'classes', got {kind!r}")
+    if kind == "classes" and classes is None:
+        raise ValueError("a class legend needs the classes")
+    dpi = 100
+    width = 1.0 if kind == "wheel" else 0.62
+    fig = Figure(figsize=(width * height_px / dpi, height_px / dpi), dpi=dpi)
+    fig.patch.set_alpha(0.0)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
+    if kind == "wheel":
+        draw_colour_wheel(ax)
+    else:
+        draw_class_legend(ax, classes)
+    for text in ax.texts + [ax.title]:
+        text.set_color("white")
+    for patch in ax.patches:
+        patch.set_edgecolor("none")
+    for ann in ax.texts:
+        if getattr(ann, "arrow_patch", None) is not None:
+            ann.arrow_patch.set_color("white")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()

@@ -25,20 +25,21 @@ def test_sample_opens_with_navigation_image(make_napari_viewer):
     data4d = viewer.layers["KNN two-domain (4D)"]
     nav = viewer.layers["KNN two-domain virtual BF"]
     assert data4d.data.shape == (64, 64, 32, 48) and not data4d.visible  # scan axes last
-    from ferromap._napari._widget import dataset_from_layer
+    from ferromap._napari._session import dataset_from_layer
 
     assert dataset_from_layer(data4d).data.shape == (32, 48, 64, 64)
     assert nav.data.shape == (32, 48) and np.isfinite(nav.data).all()
 
 
-def test_reader_declines_and_never_raises(tmp_path, errors):
+def test_reader_declines_and_never_raises(tmp_path, notifications):
     assert get_reader(str(tmp_path / "notes.txt")) is None
     assert get_reader([str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]) is None
     bad = tmp_path / "broken.npy"
     bad.write_bytes(b"not numpy")
     reader = get_reader(str(bad))
     assert reader is not None and reader(str(bad)) == []
-    assert errors and "not a valid .npy" in errors[0]
+    errors = [m for s, m in notifications if s == "error"]
+    assert len(errors) == 1 and "not a valid .npy" in errors[0]
 
 
 def test_reader_opens_a_tiff_folder(tmp_path):
@@ -58,7 +59,8 @@ def test_writer_writes_tiff_and_png_with_legend(tmp_path):
     np.testing.assert_array_equal(tifffile.imread(paths[0]), labels)
 
 
-def test_reader_turns_unexpected_errors_into_notifications(tmp_path, errors, monkeypatch):
+def test_reader_turns_unexpected_errors_into_notifications(tmp_path, notifications,
+                                                           monkeypatch):
     import ferromap.io
 
     def explode(path):
@@ -67,4 +69,4 @@ def test_reader_turns_unexpected_errors_into_notifications(tmp_path, errors, mon
     monkeypatch.setattr(ferromap.io, "open_4dstem", explode)
     np.save(tmp_path / "d.npy", np.zeros((2, 2, 4, 4)))
     assert get_reader(str(tmp_path / "d.npy"))(str(tmp_path / "d.npy")) == []
-    assert "corrupt header field" in errors[-1]
+    assert "corrupt header field" in [m for s, m in notifications if s == "error"][-1]

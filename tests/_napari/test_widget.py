@@ -1,146 +1,109 @@
-"""The dock widget: CoM, inference, linked diffraction view, export, errors, cleanup."""
+"""The main dock as napari builds it: buttons, real workers, real clicks, legends, errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ferromap._napari._callbacks import select_on_click
+from ferromap.classes import KNN8
 
-from .conftest import MouseEvent
-
-
-def click(layer, row, col):
-    gen = select_on_click(layer, MouseEvent(position=tuple(layer.data_to_world((row, col)))))
-    next(gen)
+from .conftest import MAIN, press
 
 
-def test_com_maps_layers(widget):
-    widget.compute_com()
-    mag = widget.viewer.layers["CoM magnitude (mrad)"]
-    assert mag.data.shape == (32, 48) and mag.data.dtype == np.float64
-    assert widget.viewer.layers["CoM direction"].data.shape == (32, 48, 3)
-    vectors = widget.viewer.layers["CoM shift vectors"].data
-    assert vectors.shape[1:] == (2, 2) and len(vectors) > 100
-    assert widget.progress.value == 1000
+def run_inference(main, wait_idle, symmetrize=False):
+    main.symmetrize.value = symmetrize
+    press(main.run_button)
+    assert main.runner.busy  # it runs in a worker thread, not inline
+    wait_idle(main.runner)
 
 
-def test_inference_layers_legend_and_fractions(widget):
-    widget.run_inference()
-    labels = widget.viewer.layers["polarization"]
-    assert labels.data.shape == (32, 48) and labels.data.dtype == np.uint8
-    assert widget.viewer.layers["confidence"].data.dtype == np.float32
-    assert widget.viewer.layers["low information"].data.shape == (32, 48)
-    assert "anomalies" in widget.viewer.layers
-    assert "majority class" in widget.results.value and "MU" in widget.results.value
-    assert "RM" in widget.legend.value and "↑" in widget.legend.value
-    colour = labels.colormap.map(np.array([2]))[0]  # MU: hue 90° on the wheel
+def test_the_main_dock_is_built_by_napari_with_its_companions(viewer, main, open_dock):
+    from ferromap._napari._widget import PolarizationWidget
+
+    assert isinstance(main, PolarizationWidget) and main.session.dataset is not None
+    names = set(viewer.window.dock_widgets)
+    assert {"ferromap diffraction view", "ferromap label positions"} <= names
+    assert open_dock(MAIN) is main  # the menu again: the same set of docks
+    assert len([n for n in viewer.window.dock_widgets if "ferromap" in n or "ferromap" in
+                n.lower()]) == 3
+
+
+def test_inference_from_the_button_maps_both_domains(viewer, main, wait_idle, notifications):
+    run_inference(main, wait_idle)
+    labels = viewer.layers["polarization"].data
+    assert labels.shape == (32, 48) and labels.dtype == np.uint8
+    left = np.bincount(labels[:, :20].ravel(), minlength=256).argmax()
+    right = np.bincount(labels[:, 28:].ravel(), minlength=256).argmax()
+    assert (KNN8.names[left], KNN8.names[right]) == ("MU", "RM")  # the sample is MU | RM
+    assert "MU" in main.results.value and "RM" in main.results.value
+    assert "domains" in main.results.value or "majority" in main.results.value
+    assert "↑" in main.legend.value and main.export_button.enabled
+    assert main.progress.value == 1000 and main.status.value == "inference: done"
+    assert not [n for n in notifications if n[0] == "error"]
+    colour = viewer.layers["polarization"].colormap.map(np.array([2]))[0]  # MU: hue 90°
     from ferromap.colour import angle_to_rgb
 
     np.testing.assert_allclose(colour[:3], angle_to_rgb(np.array(90.0)), atol=0.02)
 
 
-def test_symmetry_averaging_is_a_checkbox(widget):
-    assert widget.symmetrize.value  # conv-proto averages over its 8 orientations by default
-    widget.run_inference()
-    assert widget.maps.extra["symmetry_passes"] == 8
-    widget.symmetrize.value = False
-    widget.run_inference()
-    assert widget.maps.extra["symmetry_passes"] == 1
+def test_every_colour_map_has_a_legend_and_units(viewer, main, wait_idle):
+    run_inference(main, wait_idle)
+    press(main.com_button)
+    wait_idle(main.runner)
+    layers = viewer.layers
+    assert "class legend" in layers and "CoM direction legend" in layers
+    assert layers["CoM magnitude (mrad)"].colorbar.visible
+    assert layers["KNN two-domain virtual BF"].colorbar.visible
+    confidence = [lyr for lyr in layers if lyr.name.startswith("confidence")][0]
+    assert confidence.colorbar.visible
+    assert viewer.canvas.overlays["scale_bar"].visible
+    assert str(layers["polarization"].units[-1]) == "nanometer"
+    status = layers["polarization"].get_status(layers["polarization"].data_to_world((3, 3)))
+    text = status["coordinates"] if isinstance(status, dict) else str(status)
+    assert "class:" in text and any(name in text for name in KNN8.names)
 
 
-def test_click_updates_diffraction_view_and_marker(widget):
-    widget.run_inference()
-    click(widget.viewer.layers["polarization"], 5, 30)
-    view = widget.diffraction.current
-    assert (view.row, view.col) == (5, 30)
-    np.testing.assert_array_equal(view.pattern, widget.dataset.pattern(5, 30))
-    assert "row 5, col 30" in widget.diffraction.text.text()
-    text = widget.diffraction.text.text()
-    assert "class" in text and "anomaly score" in text
-    assert view.crop_box is not None
-    step = widget.dataset.calibration.scan_step_nm
-    np.testing.assert_allclose(widget.viewer.layers["selected position"].data, [[5 * step, 30 * step]])
-    widget._step_callback((0, 1))(widget.viewer)
-    assert widget.diffraction.current.col == 31
-    shown = widget.diffraction.image.get_array()
-    np.testing.assert_allclose(shown, np.log1p(widget.dataset.pattern(5, 31).astype(np.float32)))
+def test_calibration_guard_estimates_an_unknown_sampling(viewer, main, wait_idle):
+    main.mrad.value = 0.0  # the user clears it: unknown
+    press(main.estimate_mrad)
+    assert main.mrad.value == pytest.approx(3.17, rel=0.05)  # 24 mrad / disk radius
+    assert "estimated" in main.calibration_note.value and "check it" in main.calibration_note.value
+    run_inference(main, wait_idle)
+    summary = main.session.maps["inference"].summary()
+    assert summary["mrad_per_px_source"] == "estimated"
 
 
-def test_export_writes_files_and_refuses_overwrite(widget, tmp_path, errors):
-    widget.run_inference()
-    widget.export_dir.value = tmp_path
-    widget.export()
-    assert (tmp_path / "labels.tif").exists() and (tmp_path / "polarization.png").exists()
-    assert str(tmp_path) in widget.status.value
-    widget.export()
-    assert errors and "--force" in errors[-1]
+def test_errors_show_once_in_the_words_of_the_panel(viewer, main, wait_idle, notifications,
+                                                    tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    main.device.value = "cuda"
+    press(main.run_button)
+    wait_idle(main.runner)
+    errors = [m for s, m in notifications if s == "error"]
+    assert len(errors) == 1 and "choose the device cpu or auto" in errors[0]
+    assert "--" not in errors[0]
+    main.device.value = "cpu"
+    press(main.export_button)  # disabled before any result: nothing happens
+    run_inference(main, wait_idle)
+    press(main.export_button)  # no folder chosen: refused, nothing written
+    errors = [m for s, m in notifications if s == "error"]
+    assert len(errors) == 2 and "choose an export folder" in errors[-1]
+    assert not list(tmp_path.iterdir())
+    main.export_dir.value = tmp_path
+    press(main.export_button)
+    assert (tmp_path / "labels.tif").exists() and str(tmp_path) in main.status.value
+    press(main.export_button)  # the same folder again: refused in GUI words
+    errors = [m for s, m in notifications if s == "error"]
+    assert len(errors) == 3 and "replace earlier results" in errors[-1] and "--" not in errors[-1]
 
 
-def test_bad_inputs_become_notifications(widget, tmp_path, errors):
-    bad = tmp_path / "broken.npy"
-    bad.write_bytes(b"junk")
-    widget.open_file.value = bad
-    assert "not a valid .npy" in errors[-1]
-    np.save(tmp_path / "stack.npy", np.ones((6, 8, 8), np.uint16))
-    widget.open_file.value = tmp_path / "stack.npy"
-    assert "scan_shape" in errors[-1]
-    widget.model.value = "from file"
-    widget.run_inference()
-    assert "choose a model folder" in errors[-1]
-    widget.model.value = "conv-proto"
-    import torch
-
-    if not torch.cuda.is_available():
-        widget.device.value = "cuda"
-        widget.run_inference()
-        assert "CUDA was requested" in errors[-1]
-
-
-class _PressedCancel:
-    """A cancel event the user pressed right after starting (clear() cannot undo it)."""
-
-    def clear(self):
-        pass
-
-    def set(self):
-        pass
-
-    def is_set(self):
-        return True
-
-
-def test_cancel_stops_the_computation(widget, errors):
-    widget.cancel = _PressedCancel()
-    widget.compute_com()
-    assert "cancelled" in errors[-1] and "CoM magnitude (mrad)" not in widget.viewer.layers
-    assert widget.worker is None and not widget.cancel_button.enabled
-
-
-def test_closing_removes_callbacks(widget):
-    widget.run_inference()
-    layer = widget.viewer.layers["polarization"]
-    assert select_on_click in layer.mouse_drag_callbacks
-    widget.close_links()
-    assert select_on_click not in layer.mouse_drag_callbacks
-    assert all(select_on_click not in lyr.mouse_drag_callbacks for lyr in widget.viewer.layers)
-
-
-@pytest.mark.parametrize("command", ["com_maps_command", "inference_command"])
-def test_menu_commands_return_layers(make_napari_viewer, command):
-    import ferromap._napari._menu as menu
-
-    viewer = make_napari_viewer()
-    viewer.open_sample("ferromap", "single-ru")
-    gui = getattr(menu, command)()
-    worker = gui(dataset=viewer.layers["KNN single-ru (4D)"])
-    results = []
-    worker.returned.connect(results.append)
-    worker.run()
-    assert results and results[0] and results[0][0][0].shape[:2] == (16, 16)
-
-
-def test_diffraction_view_docks_beside_the_map_and_goes_with_the_widget(widget):
-    assert len(widget._docks) == 2 and widget.diffraction.canvas.minimumHeight() >= 280
-    widget.close_links()
-    assert widget._docks == []
+def test_cancel_is_one_information_not_an_error(viewer, main, qtbot, wait_idle, notifications):
+    main.symmetrize.value = True
+    press(main.run_button)
+    press(main.cancel_button)
+    wait_idle(main.runner)
+    assert "cancelled" in main.status.value and "polarization" not in viewer.layers
+    assert not [m for s, m in notifications if s == "error"]
+    assert [m for s, m in notifications if s == "info" and "cancelled" in m]

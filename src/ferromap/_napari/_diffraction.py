@@ -1,7 +1,9 @@
-"""The linked diffraction view: a matplotlib canvas docked beside the maps, and a text panel.
+"""The linked diffraction view: the selected pattern (or the mean pattern), on mrad axes.
 
-Shows the selected position's pattern (log or linear), the crop box the model sees, the
-pattern's CoM and its shift vector from the global CoM, and the prediction text.
+A matplotlib canvas docked beside the maps, with a colour bar, log/linear display and
+contrast limits (percentiles of the pattern), the crop window the model reads (dashed), the
+beam centre and the pattern's CoM with the shift between them (drawn 20× longer), and the
+prediction text. It listens to the session and draws what the session selects.
 """
 
 from __future__ import annotations
@@ -9,85 +11,177 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from qtpy.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ferromap._napari._inspect import PositionView
 
+SHIFT_SCALE = 20.0  # CoM shifts are sub-pixel: drawn this many times longer
+OUTLINE = [patheffects.withStroke(linewidth=3, foreground="black")]
+
 
 class DiffractionView(QWidget):
-    """Pattern canvas + overlays + text. Call :meth:`show_position` with a PositionView."""
+    """Pattern canvas + overlays + text; :meth:`show_position` draws a PositionView."""
+
+    MIN_CANVAS_PX = 420
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.figure = Figure(figsize=(3.2, 3.2), dpi=100, layout="constrained")
+        self.figure = Figure(figsize=(4.4, 4.2), dpi=100, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumSize(280, 280)
+        self.canvas.setMinimumSize(self.MIN_CANVAS_PX, self.MIN_CANVAS_PX)
         self.ax = self.figure.add_subplot()
-        self.ax.set(xlabel="k_col (px)", ylabel="k_row (px)")
-        self.image = None
-        self.box = Rectangle((0, 0), 1, 1, fill=False, color="cyan", lw=1.0, visible=False)
+        self.image = self.colorbar = self.arrow = None
+        self.box = Rectangle((0, 0), 1, 1, fill=False, color="cyan", lw=1.6, ls="--",
+                             visible=False, label="model crop")
         self.ax.add_patch(self.box)
-        (self.marker,) = self.ax.plot([], [], "r+", ms=12, mew=2, label="CoM")
-        self.arrow = None
+        self.ax.text(0.02, 0.02, f"lime arrow: CoM shift ×{SHIFT_SCALE:g}   cyan: model crop",
+                     transform=self.ax.transAxes, fontsize=7, color="white",
+                     path_effects=OUTLINE)
+        (self.beam_marker,) = self.ax.plot([], [], "o", ms=7, mfc="none", mec="white", mew=1.5,
+                                           label="beam centre")
+        (self.com_marker,) = self.ax.plot([], [], "+", color="red", ms=12, mew=2, label="CoM")
         self.log_scale = QCheckBox("log intensity")
         self.log_scale.setChecked(True)
-        self.log_scale.toggled.connect(self._redraw)
-        self.text = QLabel("Click a scan position in a map layer.")
+        self.low = self._percent_box(0.5)
+        self.high = self._percent_box(99.9)
+        for w in (self.log_scale,):
+            w.toggled.connect(self._redraw)
+        for w in (self.low, self.high):
+            w.valueChanged.connect(self._redraw)
+        self.text = QLabel("Click a scan position in the viewer to see its pattern.")
         self.text.setWordWrap(True)
         self.text.setStyleSheet("font-family: monospace;")
+        limits = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.low)
+        row.addWidget(QLabel("to"))
+        row.addWidget(self.high)
+        limits.addRow("contrast (percentiles)", row)
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas)
         layout.addWidget(self.log_scale)
+        layout.addLayout(limits)
         layout.addWidget(self.text)
         self.current: PositionView | None = None
+        self.title = ""
         self.last_update_ms = 0.0
 
+    @staticmethod
+    def _percent_box(value: float) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(0.0, 100.0)
+        box.setDecimals(1)
+        box.setSingleStep(0.5)
+        box.setSuffix(" %")
+        box.setValue(value)
+        return box
+
+    # -- what to draw -----------------------------------------------------------------------------
+    def show_position(self, view: PositionView) -> None:
+        """Draw a position (pattern, crop box, beam, CoM, shift, text)."""
+        t = time.perf_counter()
+        self.current, self.title = view, f"row {view.row}, col {view.col}"
+        self._redraw()
+        self.last_update_ms = (time.perf_counter() - t) * 1e3
+
+    def show_mean(self, pattern: np.ndarray, mrad_per_px: float | None,
+                  beam: tuple[float, float] | None) -> None:
+        """Draw the dataset's mean pattern (before any position is selected)."""
+        com = beam if beam is not None else (np.nan, np.nan)
+        self.current = PositionView(-1, -1, pattern, com, beam, None, mrad_per_px,
+                                    "Mean pattern of the scan. Click a scan position to see "
+                                    "its own pattern and prediction.")
+        self.title = "mean pattern"
+        self._redraw()
+
+    def clear(self) -> None:
+        """Forget the pattern (no dataset)."""
+        self.current = None
+        if self.image is not None:
+            self.image.set_visible(False)
+        self.text.setText("Open a 4D-STEM dataset to see its patterns.")
+        self.canvas.draw_idle()
+
+    # -- drawing ----------------------------------------------------------------------------------
     def _display(self, pattern: np.ndarray) -> np.ndarray:
         p = np.asarray(pattern, dtype=np.float32)
         return np.log1p(np.clip(p, 0, None)) if self.log_scale.isChecked() else p
 
-    def show_position(self, view: PositionView) -> None:
-        """Draw a position (pattern, crop box, CoM marker, shift vector, text)."""
-        t = time.perf_counter()
-        self.current = view
-        self._redraw()
-        self.last_update_ms = (time.perf_counter() - t) * 1e3
+    def _extent(self, view: PositionView, shape) -> tuple[list[float], float, tuple, str]:
+        """Axes extent centred on the beam, in mrad when calibrated (else detector px)."""
+        origin = view.beam if view.beam is not None else ((shape[0] - 1) / 2, (shape[1] - 1) / 2)
+        k = view.mrad_per_px or 1.0
+        unit = "mrad" if view.mrad_per_px else "px"
+        extent = [(-0.5 - origin[1]) * k, (shape[1] - 0.5 - origin[1]) * k,
+                  (shape[0] - 0.5 - origin[0]) * k, (-0.5 - origin[0]) * k]
+        return extent, k, origin, unit
 
     def _redraw(self, *_args) -> None:
         view = self.current
         if view is None:
             return
         img = self._display(view.pattern)
-        if self.image is None or self.image.get_array().shape != img.shape:
-            if self.image is not None:
-                self.image.remove()
-            self.image = self.ax.imshow(img, cmap="inferno", interpolation="nearest")
+        extent, k, origin, unit = self._extent(view, img.shape)
+        if self.image is None:
+            self.image = self.ax.imshow(img, cmap="inferno", interpolation="nearest",
+                                        extent=extent)
+            self.colorbar = self.figure.colorbar(self.image, ax=self.ax, shrink=0.85)
         else:
             self.image.set_data(img)
+            self.image.set_extent(extent)
+            self.image.set_visible(True)
         finite = img[np.isfinite(img)]
-        self.image.set_clim(float(finite.min()) if finite.size else 0,
-                            float(finite.max()) if finite.size else 1)
-        self._overlays(view)
-        self.ax.set_title(f"row {view.row}, col {view.col}", fontsize=9)
+        lo, hi = (np.percentile(finite, [self.low.value(), max(self.high.value(),
+                                                               self.low.value() + 0.1)])
+                  if finite.size else (0.0, 1.0))
+        self.image.set_clim(float(lo), float(hi if hi > lo else lo + 1e-6))
+        self.colorbar.set_label("log(1 + counts)" if self.log_scale.isChecked() else "counts")
+        self._overlays(view, k, origin)
+        pad = 0.04 * (extent[1] - extent[0])  # so a crop box as large as the frame shows
+        self.ax.set_xlim(extent[0] - pad, extent[1] + pad)
+        self.ax.set_ylim(extent[2] + pad, extent[3] - pad)
+        self.ax.set(xlabel=f"k_col ({unit})", ylabel=f"k_row ({unit})")
+        self.ax.set_title(self.title, fontsize=9)
         self.text.setText(view.text)
         self.canvas.draw_idle()
 
-    def _overlays(self, view: PositionView) -> None:
+    def _to_axes(self, point, k, origin) -> tuple[float, float]:
+        return ((point[1] - origin[1]) * k, (point[0] - origin[0]) * k)
+
+    def _overlays(self, view: PositionView, k: float, origin) -> None:
         if view.crop_box is not None:
-            r0, c0, size = view.crop_box
-            self.box.set_bounds(c0 - 0.5, r0 - 0.5, size, size)
+            r0, c0, span = view.crop_box
+            x0, y0 = self._to_axes((r0, c0), k, origin)
+            self.box.set_bounds(x0, y0, span * k, span * k)
             self.box.set_visible(True)
-        self.marker.set_data([view.com[1]], [view.com[0]])
+        else:
+            self.box.set_visible(False)
+        if view.beam is not None:
+            self.beam_marker.set_data([0.0], [0.0])
+        else:
+            self.beam_marker.set_data([], [])
         if self.arrow is not None:
             self.arrow.remove()
             self.arrow = None
-        if view.reference is not None and np.isfinite(view.com).all():
-            dr, dc = np.subtract(view.com, view.reference)
-            scale = 10.0  # shifts are sub-pixel: draw them 10x longer
+        if not np.isfinite(view.com).all() or view.row < 0:
+            self.com_marker.set_data([], [])
+            return
+        x, y = self._to_axes(view.com, k, origin)
+        self.com_marker.set_data([x], [y])
+        if view.beam is not None:
             self.arrow = self.ax.annotate(
-                "", xy=(view.reference[1] + scale * dc, view.reference[0] + scale * dr),
-                xytext=(view.reference[1], view.reference[0]),
-                arrowprops={"arrowstyle": "->", "color": "lime", "lw": 1.5})
+                "", xy=(SHIFT_SCALE * x, SHIFT_SCALE * y), xytext=(0.0, 0.0),
+                arrowprops={"arrowstyle": "-|>", "color": "lime", "lw": 2.0,
+                            "path_effects": OUTLINE})

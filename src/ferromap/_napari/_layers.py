@@ -1,4 +1,10 @@
-"""Layer data for napari built from ferromap results. No Qt here: plain LayerDataTuples."""
+"""Layer data for napari built from ferromap results. No Qt here: plain LayerDataTuples.
+
+Every colour map carries its legend: labels layers name their classes (the status bar shows
+the class under the cursor), image layers show a colour bar (``metadata["ferromap"]
+["colorbar"]``, applied by the session once the layer exists), and direction and class maps get
+a rendered legend image beside the scan.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,12 @@ def label_colormap(classes: ClassSet) -> dict:
     colours = class_colours(classes)
     cmap = {i: tuple(c) + (1.0,) for i, c in enumerate(colours)}
     return {**cmap, None: (0, 0, 0, 0), NOT_CLASSIFIED: (0, 0, 0, 0)}
+
+
+def class_features(classes: ClassSet) -> dict:
+    """Labels-layer features: the status bar then names the class under the cursor."""
+    return {"index": np.array([*range(len(classes)), NOT_CLASSIFIED]),
+            "class": np.array([*classes.names, "not classified"])}
 
 
 def scan_scale(step_nm: float | None) -> tuple[float, float]:
@@ -31,56 +43,85 @@ def with_units(tuples: list[tuple], step_nm: float | None) -> list[tuple]:
     return out
 
 
-def dataset_layers(ds, name: str, navigation: np.ndarray) -> list[tuple]:
+def _meta(role: str, **extra) -> dict:
+    return {"ferromap": {"role": role, **extra}}
+
+
+def legend_layer(kind: str, name: str, scan_shape: tuple[int, int], step_nm: float | None,
+                 classes: ClassSet | None = None) -> tuple:
+    """A rendered legend (colour wheel or classes) placed just right of the scan."""
+    from ferromap.plotting import legend_image
+
+    image = legend_image(kind, classes)
+    rows, cols = scan_shape
+    step = scan_scale(step_nm)[0]
+    px = 0.6 * rows * step / image.shape[0]  # the legend is 60 % of the scan height
+    units = {"units": ("nm", "nm")} if step_nm else {}
+    return (image, {"name": name, "rgb": True, "scale": (px, px),
+                    "translate": (0.0, (cols + 0.5) * step),
+                    "metadata": _meta("legend"), **units}, "image")
+
+
+def dataset_layers(ds, name: str, navigation: np.ndarray, open_kwargs: dict | None = None
+                   ) -> list[tuple]:
     """The lazy 4-D data (hidden) and a virtual bright-field navigation image.
 
     napari aligns the trailing dimensions of layers, so the 4-D layer is added as
     ``(k_row, k_col, scan_row, scan_col)`` (a lazy transpose): its scan axes line up with the
     2-D maps and its sliders browse single-detector-pixel images. ``metadata["ferromap"]
-    ["axes"]`` records this; :func:`ferromap._napari._widget.dataset_from_layer` undoes it.
+    ["axes"]`` records this; :func:`ferromap._napari._session.dataset_from_layer` undoes it.
     """
-    meta = {"ferromap": {"source": ds.source, "calibration": ds.calibration.to_dict(),
-                         "role": "dataset", "axes": "k_row,k_col,scan_row,scan_col"}}
+    meta = _meta("dataset", source=ds.source, calibration=ds.calibration.to_dict(),
+                 axes="k_row,k_col,scan_row,scan_col", open_kwargs=open_kwargs or {})
     scale = scan_scale(ds.calibration.scan_step_nm)
     return with_units([
         (ds.data.transpose(2, 3, 0, 1), {"name": f"{name} (4D)", "metadata": meta,
                                          "visible": False, "scale": (1.0, 1.0, *scale)},
          "image"),
-        (navigation, {"name": f"{name} virtual BF", "scale": scale,
-                      "metadata": {"ferromap": {"role": "navigation", "source": ds.source}},
-                      "colormap": "gray"}, "image"),
+        (navigation, {"name": f"{name} virtual BF", "scale": scale, "colormap": "gray",
+                      "metadata": _meta("navigation", source=ds.source, colorbar=True)},
+         "image"),
     ], ds.calibration.scan_step_nm)
 
 
-def prediction_layers(maps, step_nm: float | None = None, prefix: str = "") -> list[tuple]:
-    """Labels (class colours), confidence, anomaly points and the low-information mask."""
+def prediction_layers(maps, prefix: str = "") -> list[tuple]:
+    """Labels (class colours, class names), confidence, anomalies, low-information mask and
+    the class legend."""
     from napari.utils.colormaps import DirectLabelColormap
 
+    step_nm = maps.scan_step_nm
     scale = scan_scale(step_nm)
-    meta = {"ferromap": {"role": "polarization", "classes": maps.classes.to_dict()}}
     anomalies = np.argwhere(maps.anomaly_mask) * np.asarray(scale)
+    calibrated = maps.extra.get("confidence_calibrated")
     return with_units([
-        (maps.labels, {"name": f"{prefix}polarization", "scale": scale, "metadata": meta,
+        (maps.labels, {"name": f"{prefix}polarization", "scale": scale,
+                       "metadata": _meta("polarization", classes=maps.classes.to_dict()),
+                       "features": class_features(maps.classes),
                        "colormap": DirectLabelColormap(color_dict=label_colormap(maps.classes)),
                        "opacity": 0.9}, "labels"),
-        (maps.confidence, {"name": f"{prefix}confidence", "scale": scale, "colormap": "viridis",
-                           "contrast_limits": (0.0, 1.0), "visible": False,
-                           "metadata": {"ferromap": {"role": "confidence"}}}, "image"),
+        (maps.confidence, {"name": f"{prefix}confidence"
+                           + (" (probability right)" if calibrated else ""),
+                           "scale": scale, "colormap": "viridis", "contrast_limits": (0.0, 1.0),
+                           "visible": False, "metadata": _meta("confidence", colorbar=True)},
+         "image"),
         (anomalies, {"name": f"{prefix}anomalies", "face_color": "transparent",
                      "border_color": "white", "border_width": 0.15, "size": 1.0 * scale[0],
-                     "symbol": "square", "metadata": {"ferromap": {"role": "anomaly"}}}, "points"),
-        (maps.low_info.astype(np.uint8), {"name": f"{prefix}low information", "scale": scale,
-                                          "colormap": DirectLabelColormap(color_dict={
-                                              None: (0, 0, 0, 0), 0: (0, 0, 0, 0),
-                                              1: (0, 0, 0, 0.55)}),
-                                          "visible": False,
-                                          "metadata": {"ferromap": {"role": "low_info"}}},
-         "labels"),
-    ], step_nm)
+                     "symbol": "square", "metadata": _meta("anomaly")}, "points"),
+        (maps.low_info.astype(np.uint8), {
+            "name": f"{prefix}low information", "scale": scale, "visible": False,
+            "colormap": DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0),
+                                                        1: (0, 0, 0, 0.55)}),
+            "features": {"index": np.array([0, 1]),
+                         "information": np.array(["informative", "low information"])},
+            "metadata": _meta("low_info")}, "labels"),
+    ], step_nm) + [legend_layer("classes", f"{prefix}class legend", maps.labels.shape, step_nm,
+                                maps.classes)]
 
 
-def com_layers(com_maps, step_nm: float | None = None, every: int = 2) -> list[tuple]:
-    """CoM magnitude, direction (colour wheel RGB) and a subsampled Vectors layer of shifts."""
+def com_layers(com_maps, every: int = 2) -> list[tuple]:
+    """CoM magnitude (colour bar), direction (colour wheel RGB with its legend) and a
+    subsampled Vectors layer of the shifts."""
+    step_nm = com_maps.scan_step_nm
     scale = scan_scale(step_nm)
     mag = com_maps.magnitude
     finite = mag[np.isfinite(mag)]
@@ -95,10 +136,9 @@ def com_layers(com_maps, step_nm: float | None = None, every: int = 2) -> list[t
     units = "mrad" if com_maps.mrad_per_px else "px"
     return with_units([
         (mag, {"name": f"CoM magnitude ({units})", "scale": scale, "colormap": "magma",
-               "metadata": {"ferromap": {"role": "com_magnitude"}}}, "image"),
+               "metadata": _meta("com_magnitude", colorbar=True)}, "image"),
         (rgb, {"name": "CoM direction", "scale": scale, "rgb": True,
-               "metadata": {"ferromap": {"role": "com_direction"}}}, "image"),
+               "metadata": _meta("com_direction")}, "image"),
         (vectors, {"name": "CoM shift vectors", "edge_color": "white", "edge_width": 0.08 * scale[0],
-                   "vector_style": "arrow", "metadata": {"ferromap": {"role": "com_vectors"}}},
-         "vectors"),
-    ], step_nm)
+                   "vector_style": "arrow", "metadata": _meta("com_vectors")}, "vectors"),
+    ], step_nm) + [legend_layer("wheel", "CoM direction legend", mag.shape, step_nm)]

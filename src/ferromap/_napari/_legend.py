@@ -22,13 +22,14 @@ def legend_html(classes: ClassSet) -> str:
     return "<b>classes</b><table>" + "".join(rows) + "</table>"
 
 
-def fractions_html(fractions: dict[str, float], majority: str, classes: ClassSet) -> str:
-    """Majority class and a text bar per class fraction."""
+def fractions_html(fractions: dict[str, float], title: str, classes: ClassSet) -> str:
+    """The map's one-line description (majority class, or its domains) and a text bar per
+    class fraction."""
     colours = dict(zip(classes.names, class_colours(classes)))
     rows = []
     for name, frac in fractions.items():
         bar = "█" * int(round(20 * frac))
         rows.append(f"<tr><td>{name}</td><td style='color:{_hex(colours[name])}'>{bar}</td>"
                     f"<td>&nbsp;{100 * frac:.1f}%</td></tr>")
-    return (f"<b>majority class: {majority}</b> (informative positions)"
+    return (f"<b>{title}</b> (informative positions)"
             f"<table>{''.join(rows)}</table>")

@@ -36,15 +36,16 @@ def read_dataset(path: str | list[str]) -> list[tuple]:
         return []
 
 
-def read_dataset_layers(ds, name: str) -> list[tuple]:
+def read_dataset_layers(ds, name: str, open_kwargs: dict | None = None) -> list[tuple]:
     """Layer tuples of an opened dataset (computes the virtual BF image in one pass)."""
     from ferromap._napari._layers import dataset_layers
-    from ferromap.com_maps import sample_patterns
+    from ferromap.core.geometry import sample_patterns
     from ferromap.core.virtual import annulus_mask, estimate_bf_disk, virtual_image
 
-    center, radius = estimate_bf_disk(sample_patterns(ds, 32).mean(axis=0))
+    mean = sample_patterns(ds.data, 32, read_one=ds.pattern).mean(axis=0)
+    center, radius = estimate_bf_disk(mean)
     nav = virtual_image(ds.data, annulus_mask(ds.frame_shape, center, max(radius, 1.0)))
-    return dataset_layers(ds, name, nav)
+    return dataset_layers(ds, name, nav, open_kwargs)
 
 
 def _notify(message: str) -> None:

@@ -1,16 +1,17 @@
-"""The "Polarization mapping" dock widget and the two plugin-menu commands.
+"""The "Polarization mapping" dock: dataset and calibration, CoM maps, inference, export.
 
-The widget holds its own state (no global singleton). Long work runs through
-:func:`ferromap._napari._worker.run_task`; every failure becomes a notification.
+napari builds it from the plugin menu (its ``__init__`` takes the viewer). It opens two
+companion docks, the diffraction view and the labelling panel, and closes them, cancels its
+work and removes its callbacks when it is closed. Long work runs in a worker thread
+(:class:`~ferromap._napari._runner.Runner`); every failure is one notification in the GUI's
+words. Compute code is called through :mod:`ferromap.pipelines`, as the CLI calls it.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
@@ -22,368 +23,379 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
+from qtpy.QtCore import Qt, QTimer
 
-from ferromap._napari._callbacks import add_mouse_callback, remove_mouse_callback, select_on_click
-from ferromap._napari._inspect import inspect_position
 from ferromap._napari._layers import com_layers, prediction_layers
 from ferromap._napari._legend import fractions_html, legend_html
+from ferromap._napari._lifecycle import ScrollDock
+from ferromap._napari._runner import Runner, notify_info
+from ferromap._napari._session import Session
+from ferromap.models.store import DEVICES, SHIPPED
+from ferromap.pipelines.calibration import DEFAULT_SEMIANGLE_MRAD
 
 if TYPE_CHECKING:
     import napari
 
-MAP_ROLES = {"navigation", "polarization", "confidence", "low_info", "com_magnitude",
-             "com_direction", "labelled", "probability_rgb"}
-ARROW_KEYS = {"Up": (-1, 0), "Down": (1, 0), "Left": (0, -1), "Right": (0, 1)}
+FROM_FILE = "model folder…"
+DIFFRACTION_DOCK = "ferromap diffraction view"
+LABELLING_DOCK = "ferromap label positions"
 
 
-def _notify_error(message: str) -> None:
-    from napari.utils.notifications import show_error
-
-    show_error(message)
-
-
-def _notify_info(message: str) -> None:
-    from napari.utils.notifications import show_info
-
-    show_info(message)
+def is_unset(path) -> bool:
+    """Whether a FileEdit value means "nothing chosen" (magicgui gives ``.`` for empty)."""
+    return path is None or str(path).strip() in ("", ".")
 
 
-def dataset_from_layer(layer):
-    """The Dataset4D behind a 4-D image layer (re-opened from its file for fast reads)."""
-    from ferromap.io import Calibration, Dataset4D, open_4dstem
-
-    meta = layer.metadata.get("ferromap", {})
-    data = layer.data
-    if meta.get("axes") == "k_row,k_col,scan_row,scan_col":
-        data = data.transpose(2, 3, 0, 1)
-    source = meta.get("source")
-    if source and Path(source).exists():
-        ds = open_4dstem(source)
-        if ds.data.shape == data.shape:
-            return ds
-    return Dataset4D(data, Calibration(**meta.get("calibration", {})), source or layer.name)
-
-
-class PolarizationWidget(Container):
-    """Dataset, CoM maps, inference, export, and the linked diffraction view."""
+class PolarizationWidget(ScrollDock):
+    """Dataset, calibration, CoM maps, inference, export; opens the linked diffraction view."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
         self.viewer = viewer
-        self.dataset = None
-        self.maps = None
-        self.com_maps = None
-        self.position: tuple[int, int] | None = None
-        self.cancel = threading.Event()
-        self.worker = None
+        self.panel = Container(labels=True)
+        super().__init__(self.panel.native)
+        self.session = Session(viewer)
         self._build()
-        viewer.layers.events.inserted.connect(self._on_layer_inserted)
-        for layer in viewer.layers:
-            self._link(layer)
-        for key, step in ARROW_KEYS.items():
-            viewer.bind_key(key, self._step_callback(step), overwrite=True)
-        self.native.destroyed.connect(self.close_links)
+        self.runner = Runner(self.progress, self.cancel_button, self.status)
+        self.session.dataset_changed.connect(self._on_dataset)
+        self.session.results_changed.connect(self._on_results)
+        self.docks: dict[str, object] = {}
+        self.diffraction = self.labelling = None
+        self.closed = False
         self.refresh_layers()
+        # the companions are docked once napari has docked this widget, so that they can be
+        # arranged around it: the diffraction view above, the labelling panel in a tab
+        QTimer.singleShot(0, self._open_companions)
+
+    def _open_companions(self) -> None:
+        if self.closed:
+            return
+        self.show_diffraction()
+        self.show_labelling()
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Diffraction view above this dock, labelling tabbed with it, all within 1080 px."""
+        from qtpy.QtWidgets import QMainWindow
+
+        main, window = self.parent(), self.window()
+        view, label = (getattr(self.docks.get(n), "parent", lambda: None)()
+                       for n in (DIFFRACTION_DOCK, LABELLING_DOCK))
+        if not isinstance(window, QMainWindow) or main is None or view is None:
+            return
+        window.splitDockWidget(view, main, Qt.Orientation.Vertical)
+        if label is not None:
+            window.tabifyDockWidget(main, label)
+        main.raise_()
+        window.resizeDocks([view, main], [580, 420], Qt.Orientation.Vertical)
 
     # -- construction -------------------------------------------------------------------------
     def _build(self) -> None:
-        from ferromap._napari._diffraction import DiffractionView
-        from ferromap._napari._labelling import LabellingPanel
-
         self.layer_choice = ComboBox(label="dataset layer", choices=self._dataset_layers)
         self.open_file = FileEdit(label="or open file", mode="r")
         self.scan_rows = SpinBox(label="scan rows (stacks)", min=0, max=100000, value=0)
         self.scan_cols = SpinBox(label="scan cols (stacks)", min=0, max=100000, value=0)
         self.info = Label(label="data", value="no dataset")
         self.mrad = FloatSpinBox(label="mrad / px", min=0.0, max=1000.0, step=0.01, value=0.0)
-        self.reference = ComboBox(label="CoM reference", choices=["mean", "plane"])
+        self.semiangle = FloatSpinBox(label="semi-angle (mrad)", min=0.1, max=200.0, step=0.5,
+                                      value=DEFAULT_SEMIANGLE_MRAD)
+        self.estimate_mrad = PushButton(text="Estimate mrad/px from the disk")
+        self.calibration_note = Label(label="calibration", value="")
+        self.reference = ComboBox(label="CoM reference", choices=["mean", "plane", "quadratic"])
         self.rotation = FloatSpinBox(label="rotation (°)", min=-360, max=360, step=0.1)
         self.flip = CheckBox(text="flip detector rows")
         self.estimate = PushButton(text="Estimate rotation (curl)")
         self.com_button = PushButton(text="Compute CoM maps")
-        self.model = ComboBox(label="model", choices=["conv-proto", "pca-knn", "from file"])
+        self.model = ComboBox(label="model", choices=[*SHIPPED, FROM_FILE])
         self.model_file = FileEdit(label="model folder", mode="d")
-        self.device = ComboBox(label="device", choices=["auto", "cpu", "cuda"])
+        self.device = ComboBox(label="device", choices=list(DEVICES))
         self.gpu = Label(label="GPU", value=_gpu_name())
         self.symmetrize = CheckBox(text="average over crystal symmetry (8× slower, more accurate)",
                                    value=True)
         self.run_button = PushButton(text="Run polarization inference")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.cancel_button = PushButton(text="Cancel")
         self.progress = ProgressBar(label="progress", min=0, max=1000, value=0)
+        self.status = Label(label="status", value="")
         self.results = Label(label="result", value="")
         self.legend = Label(label="legend", value="")
         self.export_dir = FileEdit(label="export folder", mode="d")
+        self.replace = CheckBox(text="replace earlier results in that folder")
         self.export_button = PushButton(text="Export maps", enabled=False)
-        self.status = Label(label="status", value="")
-        self.extend([self.layer_choice, self.open_file, self.scan_rows, self.scan_cols, self.info,
-                     self.mrad, self.reference, self.rotation, self.flip, self.estimate,
-                     self.com_button, self.model, self.model_file, self.device, self.gpu,
-                     self.symmetrize, self.run_button, self.cancel_button, self.progress, self.results,
-                     self.legend, self.export_dir, self.export_button, self.status])
-        self.diffraction = DiffractionView()
-        self.labelling = LabellingPanel(self)
-        self._docks = []
-        window = getattr(self.viewer, "window", None)
-        if window is not None and hasattr(window, "add_dock_widget"):
-            self._docks = [
-                window.add_dock_widget(self.diffraction, name="ferromap diffraction view",
-                                       area="left"),
-                window.add_dock_widget(self.labelling, name="ferromap label positions",
-                                       area="right")]
+        self.show_view = PushButton(text="Show diffraction view")
+        self.show_label_panel = PushButton(text="Label positions…")
+        self.panel.extend([
+            self.layer_choice, self.open_file, self.scan_rows, self.scan_cols, self.info,
+            self.mrad, self.semiangle, self.estimate_mrad, self.calibration_note,
+            self.reference, self.rotation, self.flip, self.estimate, self.com_button,
+            self.model, self.model_file, self.device, self.gpu, self.symmetrize,
+            self.run_button, self.cancel_button, self.progress, self.status, self.results,
+            self.legend, self.export_dir, self.replace, self.export_button, self.show_view,
+            self.show_label_panel])
         self.layer_choice.changed.connect(self._on_layer_chosen)
         self.open_file.changed.connect(self._on_open_file)
+        self.mrad.changed.connect(self._on_mrad)
+        self.estimate_mrad.clicked.connect(self.estimate_calibration)
         self.com_button.clicked.connect(lambda: self.compute_com(auto_rotation=False))
         self.estimate.clicked.connect(lambda: self.compute_com(auto_rotation=True))
         self.run_button.clicked.connect(self.run_inference)
-        self.cancel_button.clicked.connect(self.cancel.set)
         self.export_button.clicked.connect(self.export)
-        self.mrad.changed.connect(self._on_mrad)
+        self.show_view.clicked.connect(self.show_diffraction)
+        self.show_label_panel.clicked.connect(self.show_labelling)
+
+    def _add_dock(self, name: str, widget, area: str) -> None:
+        window = getattr(self.viewer, "window", None)
+        if window is None or not hasattr(window, "add_dock_widget"):
+            return
+        window.add_dock_widget(widget, name=name, area=area)
+        self.docks[name] = widget  # the inner widget: its parent() is the QDockWidget
+
+    def show_diffraction(self) -> None:
+        """Open the diffraction view (again, if it was closed)."""
+        from ferromap._napari._diffraction import DiffractionView
+
+        if self.diffraction is not None and DIFFRACTION_DOCK in self.docks:
+            return
+        self.diffraction = DiffractionView()
+        self.session.position_changed.connect(self.diffraction.show_position)
+        self._add_dock(DIFFRACTION_DOCK, self.diffraction, "right")
+        _watch_removal(self.diffraction, lambda: self._companion_closed(DIFFRACTION_DOCK))
+        self._show_mean()
+
+    def show_labelling(self) -> None:
+        """Open the labelling panel (again, if it was closed)."""
+        from ferromap._napari._labelling import LabellingPanel
+
+        if self.labelling is not None and LABELLING_DOCK in self.docks:
+            return
+        self.labelling = LabellingPanel(self.session, device=lambda: self.device.value)
+        self._add_dock(LABELLING_DOCK, self.labelling, "right")
+        _watch_removal(self.labelling, lambda: self._companion_closed(LABELLING_DOCK))
+
+    def _companion_closed(self, name: str) -> None:
+        self.docks.pop(name, None)
+        if name == DIFFRACTION_DOCK and self.diffraction is not None:
+            self.session.position_changed.disconnect(self.diffraction.show_position)
+            self.diffraction = None
+        elif name == LABELLING_DOCK and self.labelling is not None:
+            self.labelling.close_dock()
+            self.labelling = None
 
     def _dataset_layers(self, *_args) -> list:
         return [(layer.name, layer) for layer in self.viewer.layers
                 if getattr(layer.data, "ndim", 0) == 4]
 
     def refresh_layers(self) -> None:
-        """Update the dataset chooser (and pick the first 4-D layer)."""
-        self.layer_choice.reset_choices()
-        if self.dataset is None and self.layer_choice.value is not None:
+        """Update the dataset chooser (and use the first 4-D layer if none is in use)."""
+        with self.layer_choice.changed.blocked():
+            self.layer_choice.reset_choices()
+        if self.session.dataset is None and self.layer_choice.value is not None:
             self._on_layer_chosen(self.layer_choice.value)
 
-    # -- dataset --------------------------------------------------------------------------------
-    def set_dataset(self, ds) -> None:
-        """Use ``ds`` for CoM, inference, labelling and the diffraction view."""
-        previous, self.dataset = self.dataset, ds
-        cal = ds.calibration
-        self.info.value = (f"{ds.data.shape} {ds.data.dtype}; "
-                           f"{cal.mrad_per_px or '?'} mrad/px; step {cal.scan_step_nm or '?'} nm")
-        with self.mrad.changed.blocked():
-            self.mrad.value = cal.mrad_per_px or 0.0
-        self.maps = None
-        self.export_button.enabled = False
-        if self.labelling.session is not None and ds is not previous:
-            self.labelling.end("the dataset changed: start labelling again")
-
+    # -- dataset and calibration ----------------------------------------------------------------
     def _on_layer_chosen(self, layer) -> None:
         if layer is None:
             return
         try:
-            self.set_dataset(dataset_from_layer(layer))
+            self.session.use_layer(layer)
         except Exception as exc:  # noqa: BLE001
-            self._fail(exc)
+            self.runner.fail(exc)
 
     def _on_open_file(self, path) -> None:
         from ferromap._napari._reader import read_dataset_layers
         from ferromap.io import open_4dstem
 
-        if not path or not Path(path).exists() or Path(path) == Path("."):
+        if is_unset(path) or not Path(path).exists():
             return
         shape = (self.scan_rows.value, self.scan_cols.value) if self.scan_rows.value else None
         try:
             ds = open_4dstem(path, scan_shape=shape)
-            for data, kwargs, kind in read_dataset_layers(ds, Path(path).name):
-                getattr(self.viewer, f"add_{kind}")(data, **kwargs)
+            kwargs = {"scan_shape": list(shape)} if shape else {}
+            for data, layer_kwargs, kind in read_dataset_layers(ds, Path(path).name, kwargs):
+                getattr(self.viewer, f"add_{kind}")(data, **layer_kwargs)
         except Exception as exc:  # noqa: BLE001
-            self._fail(exc)
+            self.runner.fail(exc)
+
+    def _on_dataset(self, ds) -> None:
+        self.layer_choice.reset_choices()
+        for _name, layer in self._dataset_layers():
+            if self.session.dataset_key == (layer.metadata.get("ferromap", {}).get("source")
+                                            or id(layer)):
+                with self.layer_choice.changed.blocked():
+                    self.layer_choice.value = layer
+        if ds is None:
+            self.info.value = "no dataset"
             return
-        self.refresh_layers()
-        self.set_dataset(ds)
+        cal = ds.calibration
+        self.info.value = (f"{ds.data.shape} {ds.data.dtype}; step "
+                           f"{cal.scan_step_nm or '?'} nm")
+        with self.mrad.changed.blocked():
+            self.mrad.value = cal.mrad_per_px or 0.0
+        if cal.semiangle_mrad:
+            self.semiangle.value = cal.semiangle_mrad
+        self.calibration_note.value = {
+            "file": "mrad/px from the file", "user": "mrad/px as you entered it",
+            "estimated": self.calibration_note.value}.get(cal.mrad_per_px_source, "")
+        if not cal.mrad_per_px:
+            self.estimate_calibration()
+        self._show_mean()
+
+    def estimate_calibration(self) -> None:
+        """Estimate mrad/px from the bright-field disk and the semi-angle, for the user to
+        check (recorded as ``estimated`` in the results)."""
+        from ferromap.core.geometry import plan_detector, sample_patterns
+        from ferromap.pipelines.calibration import resolve_calibration
+
+        ds = self.session.dataset
+        if ds is None:
+            return
+        try:
+            plan = plan_detector(sample_patterns(ds.data, 32, read_one=ds.pattern))
+            blind = ds.with_calibration(mrad_per_px=None, mrad_per_px_source=None)
+            _, est = resolve_calibration(blind, plan, self.semiangle.value)
+        except Exception as exc:  # noqa: BLE001
+            self.runner.fail(exc)
+            return
+        self.calibration_note.value = est.message().replace("mrad/px is not in the file: ",
+                                                            "") + ": check it"
+        with self.mrad.changed.blocked():
+            self.mrad.value = round(est.mrad_per_px, 4)
+        self.session.update_calibration(mrad_per_px=est.mrad_per_px, mrad_per_px_source="estimated",
+                                        semiangle_mrad=est.semiangle_mrad)
+        notify_info(self.calibration_note.value)
 
     def _on_mrad(self, value: float) -> None:
-        if self.dataset is not None:
-            self.dataset = self.dataset.with_calibration(mrad_per_px=value or None)
+        self.calibration_note.value = "mrad/px as you entered it" if value else ""
+        self.session.update_calibration(mrad_per_px=value or None,
+                                        mrad_per_px_source="user" if value else None)
 
-    # -- long work ------------------------------------------------------------------------------
-    def _start(self, fn, on_done, label: str) -> None:
-        from ferromap._napari._worker import run_task
+    def _show_mean(self) -> None:
+        from ferromap.core.geometry import sample_patterns
 
-        if self.dataset is None:
-            self._fail(ValueError("choose a dataset layer or open a file first"))
+        ds = self.session.dataset
+        if self.diffraction is None:
             return
-        if self.worker is not None:
-            self._fail(ValueError("a computation is already running; cancel it first"))
+        if ds is None:
+            self.diffraction.clear()
             return
-        self.cancel.clear()
-        self.cancel_button.enabled = True
-        self.status.value = f"{label}…"
-        self.progress.value = 0
+        try:
+            mean = sample_patterns(ds.data, 32, read_one=ds.pattern).mean(axis=0)
+        except Exception:  # noqa: BLE001 - an unreadable dataset is reported when used
+            return
+        self.diffraction.show_mean(mean, ds.calibration.mrad_per_px, None)
 
-        def done(result):
-            self._finish()
-            try:
-                on_done(result)
-                self.status.value = f"{label}: done"
-            except Exception as exc:  # noqa: BLE001
-                self._fail(exc)
-
-        def error(exc):
-            self._finish()
-            self._fail(exc)
-
-        self.worker = run_task(fn, on_done=done, on_error=error, on_progress=self._on_progress,
-                               cancel=self.cancel)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.value = int(1000 * done / max(total, 1))
-
-    def _finish(self) -> None:
-        self.worker = None
-        self.cancel_button.enabled = False
-
-    def _fail(self, exc: Exception) -> None:
-        message = str(exc) or type(exc).__name__
-        self.status.value = f"error: {message}"
-        _notify_error(f"ferromap: {message}")
-
+    # -- CoM and inference ----------------------------------------------------------------------
     def compute_com(self, auto_rotation: bool = False) -> None:
         """CoM magnitude, direction and shift vectors (estimating the rotation if asked)."""
-        from ferromap.com_maps import compute_com_maps
+        from ferromap.pipelines.com import compute_com_maps
 
-        ds, ref = self.dataset, self.reference.value
+        ds = self.session.dataset
+        if ds is None:
+            self.runner.fail(ValueError("choose a dataset layer or open a file first"))
+            return
+        ref, flip = self.reference.value, self.flip.value
         rot = "auto" if auto_rotation else self.rotation.value
-        flip = self.flip.value
 
         def job(progress, cancel):
             return compute_com_maps(ds, reference=ref, rotation_deg=rot, flip=flip,
                                     progress=progress, cancel=cancel)
 
-        self._start(job, self._show_com, "CoM maps")
+        self.runner.start("CoM maps", job, self._show_com)
 
     def _show_com(self, com_maps) -> None:
-        self.com_maps = com_maps
+        self.session.com_maps = com_maps
         with self.rotation.changed.blocked(), self.flip.changed.blocked():
             self.rotation.value = round(com_maps.rotation_deg, 2)
             self.flip.value = com_maps.flip
-        self._replace_layers(com_layers(com_maps, self.dataset.calibration.scan_step_nm))
+        self.session.show_layers(com_layers(com_maps))
 
     def _model_name(self) -> str:
-        if self.model.value == "from file":
+        if self.model.value == FROM_FILE:
             folder = self.model_file.value
-            if not folder or str(folder) in ("", ".") or not Path(folder).is_dir():
+            if is_unset(folder) or not Path(folder).is_dir():
                 raise ValueError("choose a model folder")
-            return str(self.model_file.value)
+            return str(folder)
         return self.model.value
 
     def run_inference(self) -> None:
         """Run the chosen model over the dataset in the background."""
-        from ferromap.inference import predict_dataset
-        from ferromap.models.store import load_model
+        from ferromap.pipelines.predict import run_predict
 
+        ds = self.session.dataset
         try:
-            name, device = self._model_name(), self.device.value
-            symmetrize = self.symmetrize.value
+            if ds is None:
+                raise ValueError("choose a dataset layer or open a file first")
+            name = self._model_name()
         except ValueError as exc:
-            self._fail(exc)
+            self.runner.fail(exc)
             return
-        ds = self.dataset
+        device, symmetrize = self.device.value, self.symmetrize.value
 
         def job(progress, cancel):
-            from ferromap.inference import check_model_fits
+            return run_predict(ds, name, device=device, symmetrize=symmetrize,
+                               progress=progress, cancel=cancel)
 
-            model = load_model(name, device=device, symmetrize=symmetrize)
-            check_model_fits(ds, model)
-            return predict_dataset(ds, model, progress=progress, cancel=cancel)
-
-        self._start(job, self._show_maps, "inference")
+        self.runner.start("inference", job, self._show_maps)
 
     def _show_maps(self, maps) -> None:
-        self.maps = maps
-        self._replace_layers(prediction_layers(maps, self.dataset.calibration.scan_step_nm))
-        self.results.value = fractions_html(maps.class_fractions(), maps.majority_class(),
-                                            maps.classes)
+        self.session.maps["inference"] = maps
+        self.session.show_layers(prediction_layers(maps))
+        if self.session.position is not None:
+            self.session.select(*self.session.position)
+
+    def _on_results(self) -> None:
+        maps = self.session.maps.get("inference")
+        self.export_button.enabled = maps is not None
+        if maps is None:
+            self.results.value = self.legend.value = ""
+            return
+        self.results.value = fractions_html(maps.class_fractions(), maps.title(), maps.classes)
         self.legend.value = legend_html(maps.classes)
-        self.export_button.enabled = True
-        if self.position is not None:
-            self.select(*self.position)
 
     def export(self) -> None:
         """Write the ``ferromap predict`` files to the chosen folder."""
-        from ferromap.export import export_maps
+        from ferromap.pipelines.export import export_maps
 
-        if self.maps is None:
-            self._fail(ValueError("run the inference first"))
-            return
-        out = Path(self.export_dir.value or ".")
+        maps = self.session.maps.get("inference")
         try:
-            export_maps(self.maps, out, source=self.dataset.source,
-                        scan_step_nm=self.dataset.calibration.scan_step_nm)
+            if maps is None:
+                raise ValueError("run the inference first")
+            if is_unset(self.export_dir.value):
+                raise ValueError("choose an export folder first")
+            out = Path(self.export_dir.value)
+            export_maps(maps, out, force=self.replace.value, source=self.session.dataset.source)
         except Exception as exc:  # noqa: BLE001
-            self._fail(exc)
+            self.runner.fail(exc)
             return
         self.status.value = f"maps written to {out.resolve()}"
-        _notify_info(f"ferromap: maps written to {out.resolve()}")
+        notify_info(f"maps written to {out.resolve()}")
 
-    # -- layers and linked view -----------------------------------------------------------------
-    def _replace_layers(self, tuples: list[tuple]) -> None:
-        for data, kwargs, kind in tuples:
-            name = kwargs["name"]
-            if name in self.viewer.layers:
-                self.viewer.layers.remove(name)
-            getattr(self.viewer, f"add_{kind}")(data, **kwargs)
-
-    def _link(self, layer) -> None:
-        role = layer.metadata.get("ferromap", {}).get("role")
-        if role in MAP_ROLES:
-            add_mouse_callback(layer, select_on_click, self)
-
-    def _on_layer_inserted(self, event) -> None:
-        self._link(event.value)
-        if getattr(event.value.data, "ndim", 0) == 4:
-            self.refresh_layers()
-
-    def select(self, row: int, col: int) -> None:
-        """Show position (row, col): diffraction view, text panel and the map marker."""
-        if self.dataset is None:
-            return
-        rows, cols = self.dataset.scan_shape
-        row, col = int(np.clip(row, 0, rows - 1)), int(np.clip(col, 0, cols - 1))
-        self.position = (row, col)
-        try:
-            global_com = self.com_maps.global_com if self.com_maps is not None else None
-            view = inspect_position(self.dataset, row, col, self.maps, global_com)
-        except Exception as exc:  # noqa: BLE001
-            self._fail(exc)
-            return
-        self.diffraction.show_position(view)
-        self._move_marker(row, col)
-        self.labelling.on_select(row, col)
-
-    def _move_marker(self, row: int, col: int) -> None:
-        step = self.dataset.calibration.scan_step_nm or 1.0
-        point = np.array([[row * step, col * step]])
-        name = "selected position"
-        if name in self.viewer.layers:
-            self.viewer.layers[name].data = point
-        else:
-            units = {"units": ("nm", "nm")} if self.dataset.calibration.scan_step_nm else {}
-            self.viewer.add_points(point, name=name, symbol="cross", size=1.2 * step,
-                                   face_color="white", border_color="black",
-                                   metadata={"ferromap": {"role": "marker"}}, **units)
-
-    def _step_callback(self, step: tuple[int, int]):
-        def move(viewer) -> None:
-            if self.position is not None:
-                self.select(self.position[0] + step[0], self.position[1] + step[1])
-        return move
-
-    def close_links(self, *_args) -> None:
-        """Remove every callback and key binding this widget added (called on close)."""
-        try:
-            self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-        for layer in list(self.viewer.layers):
-            if layer.metadata.get("ferromap_controller") is self:
-                remove_mouse_callback(layer, select_on_click)
-        for key in ARROW_KEYS:
-            self.viewer.bind_key(key, None, overwrite=True)
-        self.labelling.close()
-        for dock in self._docks:
+    # -- closing --------------------------------------------------------------------------------
+    def close_dock(self) -> None:
+        """Cancel running work, remove callbacks and the companion docks."""
+        self.closed = True
+        self.runner.close()
+        if self.labelling is not None:
+            self.labelling.close_dock()
+        self.session.close()
+        window = getattr(self.viewer, "window", None)
+        for name, inner in list(self.docks.items()):
+            self.docks.pop(name, None)
             try:
-                self.viewer.window.remove_dock_widget(dock)
-            except (RuntimeError, AttributeError, KeyError, ValueError):
+                window.remove_dock_widget(inner)
+            except (RuntimeError, AttributeError, KeyError, ValueError, LookupError):
                 pass
-        self._docks = []
-        self.cancel.set()
+        self.diffraction = self.labelling = None
+
+
+def _watch_removal(inner, callback) -> None:
+    """Call ``callback`` when napari removes the dock of ``inner`` (it loses its parent)."""
+    from ferromap._napari._lifecycle import _RemovalWatcher
+
+    if inner.parent() is None:
+        return  # not docked (no window)
+    watcher = _RemovalWatcher(inner, callback)
+    watcher.docked = True
+    inner.installEventFilter(watcher)
+    inner._ferromap_watcher = watcher
 
 
 def _gpu_name() -> str:
@@ -394,7 +406,3 @@ def _gpu_name() -> str:
     except Exception:  # noqa: BLE001
         return "unknown"
 
-
-def polarization_widget(viewer: napari.viewer.Viewer) -> PolarizationWidget:
-    """npe2 widget contribution: the main dock."""
-    return PolarizationWidget(viewer)

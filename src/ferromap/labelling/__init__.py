@@ -17,8 +17,13 @@ from ferromap.labelling.sampler import (
 )
 from ferromap.labelling.session import LabelSession
 from ferromap.labelling.store import read_label_file, write_label_file
-from ferromap.labelling.train import labelled_crops, probability_rgb, train_on_labels
+from ferromap.labelling.train import (
+    label_count_warning,
+    labelled_crops,
+    probability_rgb,
+    train_on_labels,
+)
 
 __all__ = ["AdaptiveSampler", "LabelSession", "boundary_midpoints", "grid_positions",
-           "labelled_crops", "read_label_file", "probability_rgb", "random_positions",
-           "run_sampling", "write_label_file", "train_on_labels"]
+           "label_count_warning", "labelled_crops", "probability_rgb", "random_positions",
+           "read_label_file", "run_sampling", "train_on_labels", "write_label_file"]

@@ -121,7 +121,11 @@ class PolarizationMaps:
 
 
 def check_model_fits(dataset: Dataset4D, model) -> None:
-    """Refuse a model whose class set differs from the one the dataset was labelled with."""
+    """Refuse a model whose class set differs from the one the dataset was labelled with
+    (unless the model was trained on labels of this very scan: its classes are the user's)."""
+    if model.info.training.get("labels_of") and \
+            model.info.training.get("labels_of") == dataset.source:
+        return
     classes = dataset.metadata.get("classes")
     if classes and list(classes.get("names", [])) != list(model.info.classes.names):
         raise FerromapError(f"model {model.info.name} predicts "

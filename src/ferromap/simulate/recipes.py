@@ -222,13 +222,11 @@ def simulate_recipe(
         ``(len(directions) * rows, cols)`` uint8 class indices.
     metadata : dict
     """
-    per = recipe.scan[0] * recipe.scan[1]
-    total = per * len(recipe.directions)
     blocks, labels, meta = [], [], {}
     for i, direction in enumerate(recipe.directions):
-        def report(done, _n, i=i):
+        def report(done, n, i=i):  # n: positions × multislice runs of one direction
             if progress is not None:
-                progress(i * per + done, total)
+                progress(i * n + done, len(recipe.directions) * n)
 
         sim = simulate_4dstem(recipe.crystal(direction), recipe.grid(), recipe.microscope,
                               recipe.multislice, progress=report)

@@ -1,0 +1,49 @@
+"""Docks that clean up after themselves: scrolling, and a callback when napari removes them.
+
+napari's ``remove_dock_widget`` (the dock's × button) takes the inner widget out of its dock
+(``setParent(None)``) and deletes only the dock, so the widget's ``destroyed`` signal may never
+fire while Python holds it. :class:`ScrollDock` watches for that parent change instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import QFrame, QScrollArea
+
+
+class _RemovalWatcher(QObject):
+    def __init__(self, widget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self.callback, self.docked = callback, False
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ParentChange:
+            if obj.parent() is not None:
+                self.docked = True
+            elif self.docked:
+                self.docked = False
+                self.callback()
+        return False
+
+
+class ScrollDock(QScrollArea):
+    """A dock's content that scrolls, and calls :meth:`close_dock` when removed.
+
+    Parameters
+    ----------
+    inner : QWidget
+        The content (e.g. a magicgui Container's ``native``).
+    """
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(inner)
+        self._watcher = _RemovalWatcher(self, self.close_dock)
+        self.installEventFilter(self._watcher)
+
+    def close_dock(self) -> None:
+        """Cancel work and remove callbacks (override)."""

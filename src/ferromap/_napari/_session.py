@@ -1,0 +1,226 @@
+"""What the ferromap docks of one viewer share: the dataset, its results, the selected position.
+
+One :class:`Session` per main dock (no global state). It follows the data (choosing another
+dataset layer, *File > Open* or the file box switches it and removes the old results), turns
+a click anywhere on the scan, whichever layer is active, into a selected position (a
+viewer-level mouse callback, so a marker or helper layer never takes the mouse), and removes
+every callback and key binding it added when its dock closes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal
+
+from ferromap._napari._inspect import PositionView, inspect_position
+from ferromap._napari._layers import scan_scale
+
+ARROW_KEYS = {"Up": (-1, 0), "Down": (1, 0), "Left": (0, -1), "Right": (0, 1)}
+MARKER = "selected position"
+
+
+def layer_role(layer) -> str | None:
+    """The ferromap role of a layer (``dataset``, ``navigation``, ``polarization``, ...)."""
+    return (getattr(layer, "metadata", None) or {}).get("ferromap", {}).get("role")
+
+
+def dataset_from_layer(layer):
+    """The Dataset4D behind a 4-D image layer (re-opened from its file for fast reads)."""
+    from ferromap.io import Calibration, Dataset4D, open_4dstem
+
+    meta = layer.metadata.get("ferromap", {})
+    data = layer.data
+    if meta.get("axes") == "k_row,k_col,scan_row,scan_col":
+        data = data.transpose(2, 3, 0, 1)
+    source = meta.get("source")
+    if source and Path(source).exists():
+        ds = open_4dstem(source, **meta.get("open_kwargs", {}))
+        if ds.data.shape == data.shape:
+            return ds.with_calibration(**meta.get("calibration", {}))
+    return Dataset4D(data, Calibration.from_dict(meta.get("calibration")), source or layer.name)
+
+
+def show_colorbar(layer) -> None:
+    """Show the colour bar of a ferromap image layer that asks for one."""
+    if (getattr(layer, "metadata", None) or {}).get("ferromap", {}).get("colorbar"):
+        layer.colorbar.visible = True
+
+
+def scale_bar(viewer):
+    """The viewer's scale-bar overlay (napari >= 0.9: ``viewer.canvas.overlays``)."""
+    canvas = getattr(viewer, "canvas", None)
+    overlays = getattr(canvas, "overlays", None)
+    return overlays["scale_bar"] if overlays is not None else viewer.scale_bar
+
+
+class Session:
+    """The dataset, the results, the selected position and the viewer hooks of one dock set."""
+
+    dataset_changed = Signal(object)
+    position_changed = Signal(object)
+    results_changed = Signal()
+
+    def __init__(self, viewer) -> None:
+        self.viewer = viewer
+        self.dataset = None
+        self.dataset_key = None
+        self.com_maps = None
+        self.maps: dict[str, object] = {}  # "inference", "labelling" -> PolarizationMaps
+        self.position: tuple[int, int] | None = None
+        self.result_layers: set[str] = set()
+        self.closed = False
+        viewer.mouse_drag_callbacks.append(self._on_mouse)
+        viewer.layers.selection.events.active.connect(self._on_active)
+        viewer.layers.events.inserted.connect(self._on_inserted)
+        for layer in viewer.layers:
+            show_colorbar(layer)
+        for key, step in ARROW_KEYS.items():
+            viewer.bind_key(key, self._step(step), overwrite=True)
+
+    # -- data -----------------------------------------------------------------------------------
+    def set_dataset(self, dataset, key=None) -> None:
+        """Use ``dataset``; the results of the previous one are removed."""
+        if key is not None and key == self.dataset_key and self.dataset is not None:
+            return
+        self.clear_results()
+        self.dataset, self.dataset_key = dataset, key
+        self.position = None
+        if dataset is not None and dataset.calibration.scan_step_nm:
+            scale_bar(self.viewer).visible = True
+        self.dataset_changed.emit(dataset)
+
+    def update_calibration(self, **changes) -> None:
+        """Change the current dataset's calibration (results computed with the old one go)."""
+        if self.dataset is None:
+            return
+        self.clear_results()
+        self.dataset = self.dataset.with_calibration(**changes)
+        self.dataset_changed.emit(self.dataset)
+
+    def use_layer(self, layer) -> None:
+        """Switch to the dataset of a ``dataset`` or ``navigation`` layer."""
+        role = layer_role(layer)
+        if role == "navigation":
+            layer = self._dataset_layer_of(layer)
+            if layer is None:
+                return
+        elif role != "dataset":
+            return
+        key = layer.metadata["ferromap"].get("source") or id(layer)
+        if key != self.dataset_key:
+            self.set_dataset(dataset_from_layer(layer), key)
+
+    def _dataset_layer_of(self, nav):
+        source = nav.metadata["ferromap"].get("source")
+        for layer in self.viewer.layers:
+            if layer_role(layer) == "dataset" and layer.metadata["ferromap"].get("source") == source:
+                return layer
+        return None
+
+    def _on_active(self, event) -> None:
+        if event.value is not None and not self.closed:
+            self.use_layer(event.value)
+
+    def _on_inserted(self, event) -> None:
+        if self.closed:
+            return
+        show_colorbar(event.value)
+        if layer_role(event.value) == "dataset":
+            self.use_layer(event.value)
+
+    # -- results --------------------------------------------------------------------------------
+    def show_layers(self, tuples: list[tuple]) -> None:
+        """Add (or replace) result layers without changing which layer is active."""
+        layers = self.viewer.layers
+        active = layers.selection.active
+        first = not self.result_layers
+        for data, kwargs, kind in tuples:
+            name = kwargs["name"]
+            if name in layers:
+                layers.remove(name)
+            getattr(self.viewer, f"add_{kind}")(data, **kwargs)
+            self.result_layers.add(name)
+        if active is not None and active in layers:
+            layers.selection.active = active
+        if first:
+            self.viewer.reset_view()  # the legends beside the scan come into view
+        self.results_changed.emit()
+
+    def clear_results(self) -> None:
+        """Remove the result layers and results of the current dataset."""
+        self.com_maps, self.maps = None, {}
+        for name in list(self.result_layers) + [MARKER]:
+            if name in self.viewer.layers:
+                self.viewer.layers.remove(name)
+        self.result_layers.clear()
+        self.results_changed.emit()
+
+    # -- the selected position ------------------------------------------------------------------
+    def scan_position(self, world) -> tuple[int, int] | None:
+        """``(row, col)`` of a world coordinate inside the scan, else ``None``."""
+        if self.dataset is None:
+            return None
+        step = scan_scale(self.dataset.calibration.scan_step_nm)[0]
+        row, col = (int(round(v / step)) for v in world[-2:])
+        rows, cols = self.dataset.scan_shape
+        return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+    def _on_mouse(self, viewer, event):
+        if self.closed or getattr(event, "button", 1) != 1:
+            return
+        pos = self.scan_position(event.position)
+        if pos is not None:
+            self.select(*pos)
+
+    def select(self, row: int, col: int) -> PositionView | None:
+        """Show position ``(row, col)``: every linked view and the marker follow."""
+        if self.dataset is None or self.closed:
+            return None
+        rows, cols = self.dataset.scan_shape
+        row, col = int(np.clip(row, 0, rows - 1)), int(np.clip(col, 0, cols - 1))
+        self.position = (row, col)
+        view = inspect_position(self.dataset, row, col, self.maps, self.com_maps)
+        self._move_marker(row, col)
+        self.position_changed.emit(view)
+        return view
+
+    def _move_marker(self, row: int, col: int) -> None:
+        step = scan_scale(self.dataset.calibration.scan_step_nm)[0]
+        point = np.array([[row * step, col * step]])
+        layers = self.viewer.layers
+        if MARKER in layers:
+            layers[MARKER].data = point
+            return
+        active = layers.selection.active
+        units = {"units": ("nm", "nm")} if self.dataset.calibration.scan_step_nm else {}
+        self.viewer.add_points(point, name=MARKER, symbol="cross", size=1.2 * step,
+                               face_color="white", border_color="black",
+                               metadata={"ferromap": {"role": "marker"}}, **units)
+        if active is not None and active in layers:
+            layers.selection.active = active
+
+    def _step(self, step: tuple[int, int]):
+        def move(_viewer) -> None:
+            if self.position is not None:
+                self.select(self.position[0] + step[0], self.position[1] + step[1])
+        return move
+
+    # -- cleanup --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Remove the mouse callback, key bindings and viewer listeners (the layers stay)."""
+        if self.closed:
+            return
+        self.closed = True
+        viewer = self.viewer
+        while self._on_mouse in viewer.mouse_drag_callbacks:
+            viewer.mouse_drag_callbacks.remove(self._on_mouse)
+        for signal, slot in ((viewer.layers.selection.events.active, self._on_active),
+                             (viewer.layers.events.inserted, self._on_inserted)):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        for key in ARROW_KEYS:
+            viewer.bind_key(key, None, overwrite=True)

@@ -1,0 +1,65 @@
+"""Real mouse clicks on the canvas, whichever layer is active; the panel follows the data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conftest import press
+
+
+def test_three_successive_real_clicks_each_reach_the_diffraction_view(viewer, main, wait_idle,
+                                                                     click_scan):
+    main.symmetrize.value = False
+    press(main.run_button)
+    wait_idle(main.runner)
+    view = main.diffraction
+    for row, col in [(5, 30), (20, 8), (12, 40)]:
+        click_scan(row, col)
+        assert (view.current.row, view.current.col) == (row, col)
+        np.testing.assert_array_equal(view.current.pattern, main.session.dataset.pattern(row, col))
+        assert "class" in view.text.text() and "anomaly score" in view.text.text()
+    assert viewer.layers.selection.active.name != "selected position"
+    viewer.layers.selection.active = viewer.layers["selected position"]  # even the marker
+    click_scan(3, 3)
+    assert (view.current.row, view.current.col) == (3, 3)
+    viewer.layers.selection.active = viewer.layers["polarization"]
+    click_scan(31, 47)
+    assert (view.current.row, view.current.col) == (31, 47)
+    step = main.session.dataset.calibration.scan_step_nm
+    np.testing.assert_allclose(viewer.layers["selected position"].data, [[31 * step, 47 * step]])
+
+
+def test_the_diffraction_view_reads_in_mrad_with_colour_bar_crop_and_shift(viewer, main,
+                                                                          wait_idle, click_scan):
+    view = main.diffraction
+    assert view.current is not None and view.title == "mean pattern"  # before any click
+    assert view.canvas.minimumWidth() >= 400 and view.canvas.minimumHeight() >= 400
+    press(main.run_button)
+    wait_idle(main.runner)
+    click_scan(10, 10)
+    assert view.ax.get_xlabel() == "k_col (mrad)" and view.colorbar is not None
+    assert view.box.get_visible()
+    x0, x1 = view.ax.get_xlim()
+    box = view.box.get_bbox()
+    assert x0 < box.x0 and box.x1 < x1  # a crop as large as the frame still shows
+    assert view.arrow is not None
+    view.high.setValue(50.0)
+    assert view.image.get_clim()[1] < np.log1p(view.current.pattern.max())
+
+
+def test_the_panel_follows_the_data(viewer, main, wait_idle, tmp_path):
+    press(main.com_button)
+    wait_idle(main.runner)
+    assert "CoM magnitude (mrad)" in viewer.layers
+    viewer.open_sample("ferromap", "single-ru")  # like File > Open
+    assert main.session.dataset.scan_shape == (16, 16)
+    assert "CoM magnitude (mrad)" not in viewer.layers  # stale results are gone
+    assert main.layer_choice.value.name == "KNN single-ru (4D)"
+    viewer.layers.selection.active = viewer.layers["KNN two-domain virtual BF"]
+    assert main.session.dataset.scan_shape == (32, 48)
+    np.save(tmp_path / "d.npy", np.ones((3, 4, 64, 64), np.uint16))
+    main.open_file.value = tmp_path / "d.npy"
+    assert main.session.dataset.scan_shape == (3, 4)
+    before = len(viewer.layers)
+    main.open_file.value = ""  # an empty box opens nothing
+    assert len(viewer.layers) == before and main.session.dataset.scan_shape == (3, 4)
