@@ -193,8 +193,9 @@ def cmd_train(args) -> int:
     if Path(config.out).exists() and not args.force:
         raise FerromapError(f"{config.out} exists; pass --force to replace it")
     show = not args.quiet
-    data = load_labelled(config.train, size=config.crop_size,
-                         progress=StderrProgress("cropping training data", show))
+    data = None if config.bank else load_labelled(
+        config.train, size=config.crop_size, progress=StderrProgress("cropping training data",
+                                                                     show))
 
     def progress(p: dict) -> None:
         if not show:

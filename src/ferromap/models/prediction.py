@@ -35,8 +35,9 @@ class Prediction:
 
     def tempered(self, temperature: float) -> Prediction:
         """Probabilities ``∝ p^(1/T)`` (temperature scaling of the log-probabilities)."""
+        from ferromap.models.calibration import tempered_log_probs
+
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        log_p = np.log(np.clip(self.probs, 1e-30, None)) / temperature
-        p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
-        return Prediction((p / p.sum(axis=1, keepdims=True)).astype(np.float32), self.distance)
+        p = np.exp(tempered_log_probs(self.probs, temperature))
+        return Prediction(p.astype(np.float32), self.distance)

@@ -68,17 +68,18 @@ def bank_entry(index: int) -> BankEntry:
     if index < 0:
         raise ValueError(f"index must be >= 0, got {index}")
     rng = np.random.default_rng([BANK_SEED0, index])
-    d_nb = rng.uniform(0.08, 0.22)
+    d_nb = float(rng.uniform(0.08, 0.22))
     crystal = KNNCrystal.with_thickness(
-        rng.uniform(10.0, 60.0), direction=BANK_DIRECTIONS[index % 2], cells=2, d_nb=d_nb,
-        d_o=d_nb * rng.uniform(0.0, 0.4), seed=BANK_SEED0 + index,
+        float(rng.uniform(10.0, 60.0)), direction=BANK_DIRECTIONS[index % 2], cells=2, d_nb=d_nb,
+        d_o=d_nb * float(rng.uniform(0.0, 0.4)), seed=BANK_SEED0 + index,
         a_site_order=str(rng.choice(["random"] * 6 + ["layered", "columnar"])))
+    draw = [float(v) for v in rng.uniform([23, -60, 0, 0, -1e4, 0, 0], [25, 60, 30, 180, 1e4,
+                                                                          1, 360])]
     microscope = Microscope(
-        detector_px=BANK_DETECTOR_PX, semiangle_mrad=rng.uniform(23.0, 25.0),
-        defocus_A=rng.uniform(-60.0, 60.0), astigmatism_A=rng.uniform(0.0, 30.0),
-        astigmatism_angle_deg=rng.uniform(0.0, 180.0), cs_A=rng.uniform(-1e4, 1e4),
-        tilt_mrad=3.0 * np.sqrt(rng.uniform()), tilt_azimuth_deg=rng.uniform(0.0, 360.0))
-    scale = rng.uniform(0.8, 1.25)
+        detector_px=BANK_DETECTOR_PX, semiangle_mrad=draw[0], defocus_A=draw[1],
+        astigmatism_A=draw[2], astigmatism_angle_deg=draw[3], cs_A=draw[4],
+        tilt_mrad=3.0 * float(np.sqrt(draw[5])), tilt_azimuth_deg=draw[6])
+    scale = float(rng.uniform(0.8, 1.25))
     multislice = Multislice(
         parametrization=str(rng.choice(["lobato"] * 7 + ["kirkland"] * 3)),
         slice_thickness_A=float(rng.choice([A_PSEUDOCUBIC / 2] * 6 + [A_PSEUDOCUBIC / 4,

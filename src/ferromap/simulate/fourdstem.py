@@ -73,10 +73,14 @@ class Microscope:
         """The abTEM probe of these optics."""
         import abtem
 
-        aberrations = {"C10": -self.defocus_A, "C12": self.astigmatism_A,
-                       "phi12": np.deg2rad(self.astigmatism_angle_deg), "C30": self.cs_A}
-        return abtem.Probe(energy=self.energy_kev * 1e3, semiangle_cutoff=self.semiangle_mrad,
-                           tilt=self.tilt_xy(), aberrations=aberrations)
+        # plain Python floats: a numpy float64 here promotes abTEM's waves to complex128,
+        # which doubles the cost of the whole multislice
+        aberrations = {"C10": -float(self.defocus_A), "C12": float(self.astigmatism_A),
+                       "phi12": float(np.deg2rad(self.astigmatism_angle_deg)),
+                       "C30": float(self.cs_A)}
+        return abtem.Probe(energy=float(self.energy_kev) * 1e3,
+                           semiangle_cutoff=float(self.semiangle_mrad), tilt=self.tilt_xy(),
+                           aberrations=aberrations)
 
 
 #: Room-temperature rms displacement along each axis (Å) of the frozen-phonon model.

@@ -27,9 +27,16 @@ from ferromap.errors import FerromapError
 
 @dataclass
 class TrainConfig:
-    """Everything a training run needs; defaults follow the KNN paper."""
+    """Everything a training run needs; defaults follow the KNN paper.
 
-    train: list[str]
+    ``train`` lists labelled datasets; or ``bank`` names a folder of simulation-bank entries
+    (:mod:`ferromap.simulate.bank`) from which every epoch draws fresh experiment-like scans
+    (:mod:`ferromap.training.synthesis`): ``bank_positions`` positions of ``bank_repeats``
+    scans per entry, with ``nuisances`` overriding the nuisance ranges; every
+    ``bank_val_every``-th entry is held out for validation and calibration.
+    """
+
+    train: list[str] = field(default_factory=list)
     name: str = "model"
     model: str = "conv"
     head: str = "prototype"
@@ -51,6 +58,12 @@ class TrainConfig:
     max_train: int | None = None  # cap on training patterns (subsampled, stratified)
     init_from: str | None = None  # start from this model's weights (fine-tuning)
     symmetry: str = "none"  # material point group: none | c2 | mm2 | d4 (models.symmetry)
+    bank: str | None = None  # folder of bank entries instead of ``train``
+    bank_positions: int = 256
+    bank_repeats: int = 2
+    bank_val_every: int = 10
+    nuisances: dict = field(default_factory=dict)  # overrides of synthesis.Nuisances
+    calibrate: bool = True  # fit the confidence temperatures on the validation data
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -75,11 +88,13 @@ class TrainConfig:
         unknown = set(raw) - known
         if unknown:
             raise FerromapError(f"{path.name}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        if "train" not in raw:
-            raise FerromapError(f"{path.name}: 'train' (list of labelled datasets) is required")
+        if "train" not in raw and "bank" not in raw:
+            raise FerromapError(f"{path.name}: 'train' (labelled datasets) or 'bank' (a folder "
+                                "of simulation-bank entries) is required")
         base = path.parent
-        raw["train"] = [str((base / p) if not Path(p).is_absolute() else p) for p in raw["train"]]
-        for key in ("out", "init_from"):
+        raw["train"] = [str((base / p) if not Path(p).is_absolute() else p)
+                        for p in raw.get("train", [])]
+        for key in ("out", "init_from", "bank"):
             value = raw.get(key)
             if value and not Path(value).is_absolute() and value not in ("conv-proto", "pca-knn"):
                 raw[key] = str(base / value)

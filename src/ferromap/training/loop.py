@@ -64,7 +64,7 @@ def _val_loss(net, x: np.ndarray, y: np.ndarray, device: str, batch: int) -> flo
 
 def train_network(
     net,
-    train: tuple[np.ndarray, np.ndarray],
+    train: tuple[np.ndarray, np.ndarray] | Callable[[int], tuple[np.ndarray, np.ndarray]],
     val: tuple[np.ndarray, np.ndarray],
     *,
     epochs: int = 20,
@@ -85,8 +85,11 @@ def train_network(
     ----------
     net : PolarizationNet
         The model; on return it holds the weights of the best validation epoch.
-    train, val : tuple of numpy.ndarray
-        ``(crops (n, S, S) float32, labels (n,) int)``.
+    train : tuple of numpy.ndarray or callable
+        ``(crops (n, S, S) float32, labels (n,) int)``, or ``train(epoch)`` returning fresh
+        ones every epoch (e.g. experiment-like scans drawn from the simulation bank).
+    val : tuple of numpy.ndarray
+        ``(crops, labels)``, fixed.
     epochs, patience : int
         At most ``epochs``; stop after ``patience`` epochs without a better validation loss.
     batch_size, lr, weight_decay : int, float, float
@@ -116,12 +119,13 @@ def train_network(
     rng = np.random.default_rng(seed)
     net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    (xt, yt), (xv, yv) = train, val
+    xv, yv = val
     best, best_state, best_epoch, wait = math.inf, None, -1, 0
     history = History([], [], -1, 0.0)
-    n_batches = math.ceil(len(xt) / batch_size)
     start = time.perf_counter()
     for epoch in range(epochs):
+        xt, yt = train(epoch) if callable(train) else train
+        n_batches = math.ceil(len(xt) / batch_size)
         net.train()
         running = 0.0
         for b, idx in enumerate(_batches(len(xt), batch_size, rng)):

@@ -90,6 +90,8 @@ def train_model(config: TrainConfig, data: LabelledCrops | None = None, *,
     from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
     from ferromap.models.symmetry import usable_ops
 
+    if config.bank and data is None:
+        return train_from_bank(config, progress=progress, cancel=cancel)
     data = data or load_labelled(config.train, size=config.crop_size)
     tr, va = split_indices(data.labels, config.val_fraction, config.seed)
     if config.filter:
@@ -214,3 +216,103 @@ def _initial_network(config: TrainConfig, data: LabelledCrops):
 def default_out(config: TrainConfig) -> Path:
     """Where a config without ``out`` saves: ``models/NAME``."""
     return Path("models") / config.name
+
+
+def _bank_split(config: TrainConfig):
+    from ferromap.training.synthesis import load_bank
+
+    entries = load_bank(config.bank)
+    every = max(2, config.bank_val_every)
+    val = [e for i, e in enumerate(entries) if i % every == every - 1]
+    train = [e for i, e in enumerate(entries) if i % every != every - 1]
+    if not train or not val:
+        raise FerromapError(f"the bank in {config.bank} has {len(entries)} entries: too few to "
+                            f"hold every {every}th out for validation")
+    return train, val
+
+
+def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | None = None,
+                    cancel: threading.Event | None = None):
+    """Train on fresh experiment-like scans of the simulation bank every epoch.
+
+    Validation (early stopping, prototypes, the confidence temperatures and the
+    out-of-distribution quantiles) uses fixed scans of held-out bank entries, drawn with the
+    same nuisances. Returns ``(LoadedModel, record)`` and saves to ``config.out``.
+    """
+    import torch
+
+    from ferromap.classes import KNN8
+    from ferromap.models.calibration import fit_temperature
+    from ferromap.models.network import PolarizationNet
+    from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
+    from ferromap.models.symmetry import augment_batch, usable_ops
+    from ferromap.simulate.fourdstem import DEFAULT_MRAD_PER_PX
+    from ferromap.training.loop import seed_everything, train_network
+    from ferromap.training.synthesis import nuisances_from_dict, synthesize
+
+    seed_everything(config.seed)
+    nuisances = nuisances_from_dict(config.nuisances)
+    train_entries, val_entries = _bank_split(config)
+    size = config.crop_size
+    xv, yv, _ = synthesize(val_entries, np.random.default_rng(config.seed + 10_000), size=size,
+                           positions=config.bank_positions, repeats=config.bank_repeats,
+                           nuisances=nuisances)
+
+    def epoch_data(epoch: int):
+        return synthesize(train_entries, np.random.default_rng([config.seed, epoch]), size=size,
+                          positions=config.bank_positions, repeats=config.bank_repeats,
+                          nuisances=nuisances)[:2]
+
+    data = LabelledCrops(xv, yv, np.zeros(len(yv)), np.zeros(len(yv), np.int64),
+                         DEFAULT_MRAD_PER_PX, KNN8)
+    device = resolve_device(config.device)
+    if config.init_from:
+        net = _initial_network(config, data)
+    else:
+        kwargs = {"size": size, **config.encoder_kwargs} if config.model == "conv" \
+            else dict(config.encoder_kwargs)
+        net = PolarizationNet(config.model, config.head, KNN8, kwargs, config.input_norm, size)
+    ops = usable_ops(config.symmetry, KNN8)
+    first = epoch_data(0)
+    if config.input_norm != "none" and not config.init_from:
+        sample = augment_batch(first[0][:: max(1, len(first[0]) // 4000)],
+                               first[1][:: max(1, len(first[0]) // 4000)], ops,
+                               np.random.default_rng(config.seed))[0]
+        net.input_norm.fit(torch.from_numpy(sample)[:, None])
+    history = train_network(
+        net, lambda e: first if e == 0 else epoch_data(e), (xv, yv), epochs=config.epochs,
+        patience=config.patience, batch_size=config.batch_size, lr=config.lr,
+        weight_decay=config.weight_decay, symmetry_ops=ops if len(ops) > 1 else None,
+        seed=config.seed, device=device, progress=progress, cancel=cancel)
+    if config.head == "prototype":
+        net.eval()
+        with torch.no_grad():
+            x = torch.from_numpy(xv)[:, None].to(device)
+            emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
+        net.head.set_prototypes(emb, torch.from_numpy(yv).to(device))
+    info = ModelInfo(config.name, "torch", KNN8, size, DEFAULT_MRAD_PER_PX,
+                     architecture=net.config, symmetry=config.symmetry)
+    record = {"config": asdict(config), "n_train_per_epoch": int(len(first[1])),
+              "n_val": int(len(yv)), "history": asdict(history),
+              "bank_entries": {"train": len(train_entries), "validation": len(val_entries)},
+              "nuisances": asdict(nuisances)}
+    temperatures = {}
+    for sym in (False, True):
+        model = LoadedModel(info, net, device, symmetrize=sym)
+        pred = model.predict(xv, calibrate=False)
+        record[f"val_accuracy_{model.passes}_pass"] = float((pred.labels == yv).mean())
+        if config.calibrate:
+            temperatures[str(model.passes)] = round(fit_temperature(pred.probs, yv), 5)
+    info.calibration = {"temperature": temperatures, "fitted_on": "validation bank scans"} \
+        if temperatures else {}
+    model = LoadedModel(info, net, device)
+    pred = model.predict(xv)
+    record["val_accuracy"] = float((pred.labels == yv).mean())
+    q = np.quantile(pred.distance[np.isfinite(pred.distance)], [0.5, 0.95, 0.99])
+    info.ood = {"nearest_distance_quantiles": {"0.5": float(q[0]), "0.95": float(q[1]),
+                                               "0.99": float(q[2])}}
+    info.training = record
+    if config.out:
+        save_model(config.out, model.net.cpu(), info)
+        model.net = model.net.to(model.device)
+    return model, record
