@@ -1,4 +1,4 @@
-"""Regenerate the bundled sample data in sample_data/ (seeded; about a minute).
+"""Regenerate the bundled sample data in src/ferromap/data/samples/ (seeded; about a minute).
 
     python scripts/make_sample_data.py
 
@@ -16,7 +16,7 @@ from ferromap.io.dataset import Calibration
 from ferromap.io.save import save_4dstem
 from ferromap.simulate.recipes import Recipe, simulate_recipe, simulate_two_domain
 
-OUT = Path(__file__).resolve().parents[1] / "sample_data"
+OUT = Path(__file__).resolve().parents[1] / "src" / "ferromap" / "data" / "samples"
 
 
 def main() -> None:

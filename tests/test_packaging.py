@@ -1,4 +1,5 @@
-"""The napari manifest is one file, valid, and shipped in the wheel."""
+"""The napari manifest and the samples are plain files in the package, shipped in the wheel;
+a clean virtual environment with the wheel finds the plugin and opens its samples."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_package_manifest_is_the_top_level_file():
-    from importlib.resources import files
+MANIFEST = ROOT / "src" / "ferromap" / "napari.yaml"
+SAMPLES = ROOT / "src" / "ferromap" / "data" / "samples"
 
-    shipped = files("ferromap").joinpath("napari.yaml").read_text()
-    assert shipped == (ROOT / "napari.yaml").read_text()
+
+def test_no_symlinks_in_the_package():
+    links = [p for p in (ROOT / "src").rglob("*") if p.is_symlink()]
+    assert links == []
 
 
 def test_npe2_validate_editable_install():
@@ -36,12 +39,12 @@ def test_wheel_ships_manifest_and_validates(tmp_path):
     assert res.returncode == 0, res.stderr
     wheel = next(tmp_path.glob("ferromap-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
-        assert zf.read("ferromap/napari.yaml").decode() == (ROOT / "napari.yaml").read_text()
+        assert zf.read("ferromap/napari.yaml").decode() == MANIFEST.read_text()
         entry = zf.read(next(n for n in zf.namelist() if n.endswith("entry_points.txt"))).decode()
         names = zf.namelist()
     assert "ferromap/data/samples/knn_two_domain.zarr/data/zarr.json" in names
     assert sum(n.startswith("ferromap/data/samples/") for n in names) == sum(
-        1 for p in (ROOT / "sample_data").rglob("*") if p.is_file())
+        1 for p in SAMPLES.rglob("*") if p.is_file())
     assert "ferromap = ferromap:napari.yaml" in entry
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
@@ -51,3 +54,13 @@ def test_wheel_ships_manifest_and_validates(tmp_path):
     res = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True,
                          timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
+    use = ("import sys; sys.path.insert(0, sys.argv[1]); import ferromap;"
+           "assert ferromap.__file__.startswith(sys.argv[1]), ferromap.__file__;"
+           "from npe2 import PluginManager; pm = PluginManager.instance(); pm.discover();"
+           "m = pm.get_manifest('ferromap');"
+           "assert {w.display_name for w in m.contributions.widgets} >= {'Polarization mapping'};"
+           "from ferromap._napari._sample_data import two_domain;"
+           "print(two_domain()[0][0].shape)")
+    res = subprocess.run([sys.executable, "-c", use, str(target)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert res.returncode == 0 and "(64, 64, 32, 48)" in res.stdout, res.stdout + res.stderr

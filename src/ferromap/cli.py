@@ -15,9 +15,6 @@ from pathlib import Path
 from ferromap.errors import FerromapError, user_message
 from ferromap.models.store import DEVICES, PRECISIONS, SHIPPED
 
-COM_FILES = ("com_row.tif", "com_col.tif", "magnitude.tif", "angle.tif", "virtual_bf.tif",
-             "virtual_adf.tif", "com.png", "com.json")
-
 
 class StderrProgress:
     """A one-line progress bar on stderr, redrawn at most ten times a second."""
@@ -73,9 +70,9 @@ def cmd_info(args) -> int:
 
 def cmd_com(args) -> int:
     """Write CoM shift, magnitude, angle and virtual images."""
-    from ferromap.io.writers import prepare_output_dir, write_json, write_tiff
+    from ferromap.io.writers import prepare_output_dir
     from ferromap.pipelines.com import compute_com_maps
-    from ferromap.plotting import save_direction_map
+    from ferromap.pipelines.export import COM_FILES, export_com_maps
 
     out = prepare_output_dir(Path(args.out), COM_FILES, args.force)
     ds = _open(args)
@@ -83,15 +80,7 @@ def cmd_com(args) -> int:
     maps = compute_com_maps(ds, reference=args.reference, rotation_deg=rotation, flip=args.flip,
                             remove_hot_pixels=not args.keep_hot_pixels,
                             progress=StderrProgress("CoM", not args.quiet))
-    for name, array in (("com_row", maps.shift[..., 0]), ("com_col", maps.shift[..., 1]),
-                        ("magnitude", maps.magnitude), ("angle", maps.angle_deg),
-                        ("virtual_bf", maps.virtual_bf), ("virtual_adf", maps.virtual_adf)):
-        write_tiff(out / f"{name}.tif", array.astype("float32"))
-    units = "mrad" if maps.mrad_per_px else "px"
-    save_direction_map(out / "com.png", maps.angle_deg, maps.magnitude,
-                       scan_step_nm=ds.calibration.scan_step_nm, magnitude_units=units,
-                       title="CoM shift")
-    write_json(out / "com.json", {"dataset": ds.describe(), **maps.summary()})
+    export_com_maps(maps, out, force=True, dataset=ds.describe())
     print(f"CoM maps of {ds.n_patterns} patterns written to {out}")
     return 0
 
@@ -356,8 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("com", help="centre-of-mass shift maps and virtual images")
     _add_input(p)
     _add_output(p, "output folder")
-    p.add_argument("--reference", choices=("mean", "plane"), default="mean",
-                   help="shift reference: global mean CoM or fitted descan plane")
+    p.add_argument("--reference", choices=("mean", "plane", "quadratic"), default="mean",
+                   help="shift reference: global mean CoM or the fitted descan surface")
     p.add_argument("--rotation", default="0", help="scan-detector rotation in degrees, or 'auto'")
     p.add_argument("--flip", action="store_true", help="mirror detector rows before rotating")
     p.add_argument("--mrad-per-px", type=float, help="detector angular sampling")

@@ -49,3 +49,11 @@ def test_tiny_scans_fall_back_to_the_surface():
     com = np.array([[[10.0, 11.0], [10.5, 11.2]]])
     fit = fit_descan(com)
     assert fit.lattice is None and fit.surface.shape == (1, 2, 2)
+
+
+def test_a_lattice_too_slow_to_tell_from_a_ramp_is_not_fitted():
+    r, c = np.mgrid[0:16, 0:16]
+    ramp = np.stack([30 + 0.1 * r, 31 - 0.05 * c], -1)
+    com = ramp + lattice_com(16, 16, 6.0)
+    slow = fit_descan(com, lattice=np.array([[1 / 40, 0.0], [0.0, 1 / 6]]))
+    assert np.abs(slow.surface - ramp).max() < 0.05  # the 40-px "period" is left to the plane

@@ -67,3 +67,24 @@ def test_refuses_to_overwrite_another_run(tmp_path, half_mu_maps):
     assert "--force" not in user_message(err.value, "gui")
     export_maps(half_mu_maps, tmp_path, force=True)
     assert not list(tmp_path.glob(".*part"))
+
+
+def test_exports_carry_the_scan_calibration_users_tools_read(tmp_path, half_mu_maps):
+    from rsciio.hspy import file_reader
+
+    export_maps(half_mu_maps, tmp_path)
+    with tifffile.TiffFile(tmp_path / "labels.tif") as tif:
+        page = tif.pages[0]
+        x_res = page.tags["XResolution"].value
+        assert tif.imagej_metadata["unit"] == "nm"
+        assert x_res[0] / x_res[1] == pytest.approx(1 / 0.05, rel=1e-4)  # pixels per nm
+    with h5py.File(tmp_path / "maps.h5") as f:
+        assert f.attrs["scan_step_nm"] == pytest.approx(0.05)
+        assert f["com_shift_px"].shape == (6, 7, 2)
+    signal = file_reader(str(tmp_path / "maps.hspy"))[0]
+    nav = signal["axes"][:2]
+    assert [a["units"] for a in nav] == ["nm", "nm"] and nav[0]["scale"] == pytest.approx(0.05)
+    assert signal["data"].shape == (6, 7, 11)
+    np.testing.assert_array_equal(signal["data"][..., 0], half_mu_maps.labels)
+    shift = file_reader(str(tmp_path / "com_shift.hspy"))[0]
+    np.testing.assert_allclose(shift["data"], half_mu_maps.geometry.shift, rtol=1e-5)

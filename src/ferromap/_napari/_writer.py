@@ -23,7 +23,10 @@ def write_polarization(path: str, data: np.ndarray, meta: dict) -> list[str]:
     base = Path(path)
     base = base.with_suffix("") if base.suffix.lower() in (".tif", ".tiff", ".png") else base
     labels = np.asarray(data).astype(np.uint8)
-    tif = write_tiff(base.with_suffix(".tif"), labels)
+    units = meta.get("units") or [""]
+    step = (meta.get("scale") or [None])[-1] if "nanomet" in str(units[-1]) or str(
+        units[-1]) == "nm" else None
+    tif = write_tiff(base.with_suffix(".tif"), labels, pixel_nm=step)
     fig = Figure(figsize=(7, 4.5), dpi=120, layout="constrained")
     grid = fig.add_gridspec(1, 2, width_ratios=[1, 0.35])
     ax = fig.add_subplot(grid[0])

@@ -18,6 +18,8 @@ import numpy as np
 
 #: Smooth-surface order by name.
 ORDERS = {"mean": 0, "plane": 1, "quadratic": 2}
+#: A harmonic must repeat this often along a scan axis to be told apart from the surface.
+MIN_REPEATS = 1.5
 
 
 @dataclass
@@ -63,11 +65,14 @@ def _poly(rows: np.ndarray, cols: np.ndarray, order: int) -> list[np.ndarray]:
 def _harmonics(rows, cols, lattice: np.ndarray, n: int) -> list[np.ndarray]:
     terms = []
     second = lattice[1] if len(lattice) > 1 else np.zeros(2)
+    shape = rows.shape
     for h in range(0, n + 1):
         for k in range(-n, n + 1) if len(lattice) > 1 else [0]:
             if h == 0 and k <= 0:
                 continue  # one of each ± pair, and not the zero frequency
             g = h * lattice[0] + k * second
+            if abs(g[0]) * shape[0] < MIN_REPEATS and abs(g[1]) * shape[1] < MIN_REPEATS:
+                continue  # too slow to tell from the smooth surface
             phase = 2 * np.pi * (g[0] * rows + g[1] * cols)
             terms += [np.cos(phase), np.sin(phase)]
     return terms
@@ -132,7 +137,18 @@ def fit_descan(
         design, lattice = poly, None
     coef, *_ = np.linalg.lstsq(design[ok], com[ok], rcond=None)
     surface = poly @ coef[: poly.shape[-1]]
+    if lattice is not None and not _agrees(surface, com, ok, poly):
+        return fit_descan(com, order=order, lattice=None)
     return DescanFit(surface, order, None if lattice is None else np.asarray(lattice))
+
+
+def _agrees(surface, com, ok, poly) -> bool:
+    """Whether a joint fit stays within the lattice's own deflection of the surface alone (an
+    ill-conditioned fit, e.g. a spurious lattice, can send it far away)."""
+    coef, *_ = np.linalg.lstsq(poly[ok], com[ok], rcond=None)
+    plain = poly @ coef
+    spread = float(np.std(com[ok] - plain[ok], axis=0).max())
+    return float(np.abs(surface - plain)[ok].max()) <= max(1.0, 3 * spread)
 
 
 def _find_lattice(com: np.ndarray, ok: np.ndarray, poly: np.ndarray) -> np.ndarray | None:

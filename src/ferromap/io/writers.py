@@ -61,13 +61,86 @@ def prepare_output_dir(out: str | Path, names: tuple[str, ...], force: bool = Fa
     return out
 
 
-def write_tiff(path: str | Path, array: np.ndarray, *, metadata: dict | None = None) -> Path:
-    """Write a 2-D map as a TIFF atomically (ImageJ/Fiji readable)."""
+def write_tiff(path: str | Path, array: np.ndarray, *, pixel_nm: float | None = None) -> Path:
+    """Write a 2-D map as an ImageJ TIFF atomically; with ``pixel_nm`` Fiji reads the pixel
+    size (the scan step) and the unit (nm).
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination.
+    array : numpy.ndarray
+        ``(rows, cols)`` map (uint8, uint16 or float32).
+    pixel_nm : float, optional
+        Scan step in nm.
+
+    Returns
+    -------
+    Path
+    """
     import tifffile
 
+    array = np.ascontiguousarray(array)
+    if array.ndim != 2:
+        raise ValueError(f"write_tiff writes 2-D maps, got shape {array.shape}")
+    kwargs = {"imagej": True, "metadata": {"axes": "YX"}}
+    if pixel_nm:
+        kwargs.update(resolution=(1.0 / pixel_nm, 1.0 / pixel_nm),
+                      metadata={"axes": "YX", "unit": "nm"})
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        array = array.astype(np.float32)
     with atomic_path(path) as tmp:
-        tifffile.imwrite(tmp, np.ascontiguousarray(array), metadata=metadata or {})
+        tifffile.imwrite(tmp, array, **kwargs)
     return Path(path)
+
+
+def write_hspy(path: str | Path, data: np.ndarray, *, step_nm: float | None, title: str,
+               quantities: list[str], signal_type: str = "") -> Path:
+    """Write per-position values as a HyperSpy/pyxem signal with calibrated navigation axes.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination ``.hspy`` (written with RosettaSciIO, atomically).
+    data : numpy.ndarray
+        ``(rows, cols, n)``: ``n`` values per scan position (the signal axis).
+    step_nm : float or None
+        Scan step (the navigation axes' scale; scan pixels when unknown).
+    title : str
+        Signal title.
+    quantities : list of str
+        Name of each of the ``n`` values (``metadata.Signal.quantities``).
+    signal_type : str
+        HyperSpy signal type (e.g. ``"beam_shift"`` for pyxem's CoM shifts).
+
+    Returns
+    -------
+    Path
+    """
+    from rsciio.hspy import file_writer
+
+    from ferromap import __version__
+
+    data = np.asarray(data)
+    if data.ndim != 3 or data.shape[-1] != len(quantities):
+        raise ValueError(f"data must be (rows, cols, {len(quantities)}), got {data.shape}")
+    unit = "nm" if step_nm else "px"
+    nav = [{"name": n, "size": int(s), "scale": float(step_nm or 1.0), "offset": 0.0,
+            "units": unit, "navigate": True} for n, s in zip(("y", "x"), data.shape[:2])]
+    sig = {"name": "quantity", "size": int(data.shape[2]), "scale": 1.0, "offset": 0.0,
+           "units": "", "navigate": False}
+    signal = {"data": data, "axes": [*nav, sig], "original_metadata": {},
+              "metadata": {"General": {"title": title},
+                           "Signal": {"signal_type": signal_type, "quantities": quantities}},
+              "attributes": {"_lazy": False}, "tmp_parameters": {}, "models": {},
+              "learning_results": {}, "package_info": {"name": "ferromap",
+                                                       "version": __version__}}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        target = tmp.with_suffix(".hspy")
+        file_writer(str(target), signal, show_progressbar=False)
+        os.replace(target, tmp)
+    return path
 
 
 def write_json(path: str | Path, obj: dict) -> Path:

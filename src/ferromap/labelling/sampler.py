@@ -1,6 +1,6 @@
 """Adaptive ("binary-search") sampling of scan positions to label.
 
-The boracite paper's workflow (METHODS.md §2): label a regular grid with step ``s``; then, for
+The boracite paper's workflow (docs/methods.md §2): label a regular grid with step ``s``; then, for
 each labelled position, find the nearest labelled neighbour within ``√2·s`` that carries a
 *different* label and propose the integer midpoint; repeat until the budget is spent. Density
 then concentrates on domain walls. Unlike the published labeller, a position that is already

@@ -10,7 +10,7 @@ from torch import nn
 
 
 class ConvEncoder(nn.Module):
-    """The published custom encoder (METHODS.md §1).
+    """The published custom encoder (docs/methods.md §1).
 
     Conv(1→16, 3) → ReLU → Conv(16→32, 3) → ReLU → MaxPool2 → Conv(32→64, 3) → ReLU →
     MaxPool2 → Linear(64·14·14 = 12,544 → 512) → ReLU for a 64×64 crop. (The paper's text says

@@ -10,7 +10,7 @@ by 90°; a mirror mirrors it. A model for such a material can therefore
   (:func:`symmetrized_predict`).
 
 The operations act on crops about the point where the crop rule puts the beam centre:
-pixel ``size / 2`` (the crop starts at ``round(centre - size/2)``, CONVENTIONS.md). Flipping
+pixel ``size / 2`` (:func:`ferromap.core.crop.extract_crops`, docs/conventions.md). Flipping
 about the array's middle ``(size - 1) / 2`` instead moves the beam by one pixel, which is as
 large as the polarization signal and costs ~30 points of accuracy
 (``tests/models/test_symmetry.py``).

@@ -1,6 +1,6 @@
 """The training bank: many randomized KNN crystals, each scanned over exactly one period.
 
-Each entry draws one specimen and microscope from the spread of real experiments (METHODS
+Each entry draws one specimen and microscope from the spread of real experiments (docs/methods.md
 §4): thickness 10–60 nm, Nb displacement 0.08–0.22 Å with an O counter-displacement, random,
 layered or columnar K/Na order, mistilt up to 3 mrad at any azimuth, defocus, astigmatism and
 Cs, frozen phonons (thermal diffuse scattering) in most entries, and the lobato or kirkland

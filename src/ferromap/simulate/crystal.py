@@ -1,7 +1,7 @@
 """Pseudo-cubic KNN, (K0.5Na0.5)NbO3, viewed down [001], with a polar Nb displacement.
 
 Coordinates are abTEM's: x to the right, y UP, z along the beam. A class direction θ
-(CCW from +x, see CONVENTIONS.md) displaces Nb by ``d_nb·(cos θ, sin θ)``; that is "up" in
+(CCW from +x, see docs/conventions.md) displaces Nb by ``d_nb·(cos θ, sin θ)``; that is "up" in
 our images too because the simulator maps +y to smaller row at its boundary.
 """
 

@@ -2,7 +2,7 @@
 
 Training scans the whole 2×2-cell box densely (32×32 positions, 0.247 Å step). Every test
 set is scanned on a grid shifted by half a training step, so no test position coincides
-with a training position (METHODS.md §3: a random split of one grid overstates accuracy).
+with a training position (docs/methods.md §3: a random split of one grid overstates accuracy).
 """
 
 from __future__ import annotations

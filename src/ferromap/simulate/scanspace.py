@@ -63,9 +63,13 @@ def periodic_scan(
             idx = [slice(None), slice(None)]
             idx[axis] = n // 2
             weight[tuple(idx)] = weight[tuple(idx)].real
-    spectrum = np.fft.fft2(data.astype(np.float32), axes=(0, 1))
-    spectrum *= weight[:, :, None, None].astype(np.complex64)
-    return np.fft.ifft2(spectrum, axes=(0, 1)).real.astype(np.float32)
+    import scipy.fft
+
+    moved = np.ascontiguousarray(np.moveaxis(data.astype(np.float32), (0, 1), (2, 3)))
+    spectrum = scipy.fft.fft2(moved, workers=-1)  # the scan axes last: contiguous FFTs
+    spectrum *= weight.astype(np.complex64)
+    out = scipy.fft.ifft2(spectrum, workers=-1).real.astype(np.float32)
+    return np.ascontiguousarray(np.moveaxis(out, (2, 3), (0, 1)))
 
 
 def sample_positions(data: np.ndarray, positions_px: np.ndarray) -> np.ndarray:

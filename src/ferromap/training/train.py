@@ -239,15 +239,13 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
     out-of-distribution quantiles) uses fixed scans of held-out bank entries, drawn with the
     same nuisances. Returns ``(LoadedModel, record)`` and saves to ``config.out``.
     """
-    import torch
 
     from ferromap.classes import KNN8
     from ferromap.models.calibration import fit_temperature
-    from ferromap.models.network import PolarizationNet
     from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
     from ferromap.models.symmetry import augment_batch, usable_ops
     from ferromap.simulate.fourdstem import DEFAULT_MRAD_PER_PX
-    from ferromap.training.loop import seed_everything, train_network
+    from ferromap.training.loop import seed_everything
     from ferromap.training.synthesis import nuisances_from_dict, synthesize
 
     seed_everything(config.seed)
@@ -257,55 +255,41 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
     xv, yv, _ = synthesize(val_entries, np.random.default_rng(config.seed + 10_000), size=size,
                            positions=config.bank_positions, repeats=config.bank_repeats,
                            nuisances=nuisances)
+    ops = usable_ops(config.symmetry, KNN8)
+    if len(ops) > 1:  # the bank holds two directions; its symmetry images give all eight
+        xv, yv = augment_batch(xv, yv, ops, np.random.default_rng(config.seed + 20_000))
 
     def epoch_data(epoch: int):
         return synthesize(train_entries, np.random.default_rng([config.seed, epoch]), size=size,
                           positions=config.bank_positions, repeats=config.bank_repeats,
                           nuisances=nuisances)[:2]
 
-    data = LabelledCrops(xv, yv, np.zeros(len(yv)), np.zeros(len(yv), np.int64),
-                         DEFAULT_MRAD_PER_PX, KNN8)
     device = resolve_device(config.device)
-    if config.init_from:
-        net = _initial_network(config, data)
+    if config.model == "pca-knn":
+        net, history, n_train = _fit_bank_pca(config, epoch_data, ops), None, None
     else:
-        kwargs = {"size": size, **config.encoder_kwargs} if config.model == "conv" \
-            else dict(config.encoder_kwargs)
-        net = PolarizationNet(config.model, config.head, KNN8, kwargs, config.input_norm, size)
-    ops = usable_ops(config.symmetry, KNN8)
-    first = epoch_data(0)
-    if config.input_norm != "none" and not config.init_from:
-        sample = augment_batch(first[0][:: max(1, len(first[0]) // 4000)],
-                               first[1][:: max(1, len(first[0]) // 4000)], ops,
-                               np.random.default_rng(config.seed))[0]
-        net.input_norm.fit(torch.from_numpy(sample)[:, None])
-    history = train_network(
-        net, lambda e: first if e == 0 else epoch_data(e), (xv, yv), epochs=config.epochs,
-        patience=config.patience, batch_size=config.batch_size, lr=config.lr,
-        weight_decay=config.weight_decay, symmetry_ops=ops if len(ops) > 1 else None,
-        seed=config.seed, device=device, progress=progress, cancel=cancel)
-    if config.head == "prototype":
-        net.eval()
-        with torch.no_grad():
-            x = torch.from_numpy(xv)[:, None].to(device)
-            emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
-        net.head.set_prototypes(emb, torch.from_numpy(yv).to(device))
-    info = ModelInfo(config.name, "torch", KNN8, size, DEFAULT_MRAD_PER_PX,
-                     architecture=net.config, symmetry=config.symmetry)
-    record = {"config": asdict(config), "n_train_per_epoch": int(len(first[1])),
-              "n_val": int(len(yv)), "history": asdict(history),
+        data = LabelledCrops(xv, yv, np.zeros(len(yv)), np.zeros(len(yv), np.int64),
+                             DEFAULT_MRAD_PER_PX, KNN8)
+        net, history, n_train = _fit_bank_torch(config, data, epoch_data, ops, device, progress,
+                                                cancel)
+    kind = "pca-knn" if config.model == "pca-knn" else "torch"
+    info = ModelInfo(config.name, kind, KNN8, size, DEFAULT_MRAD_PER_PX,
+                     architecture={} if kind == "pca-knn" else net.config,
+                     symmetry=config.symmetry)
+    record = {"config": asdict(config), "n_train_per_epoch": n_train, "n_val": int(len(yv)),
+              "history": None if history is None else asdict(history),
               "bank_entries": {"train": len(train_entries), "validation": len(val_entries)},
               "nuisances": asdict(nuisances)}
     temperatures = {}
     for sym in (False, True):
-        model = LoadedModel(info, net, device, symmetrize=sym)
+        model = LoadedModel(info, net, device if kind == "torch" else "cpu", symmetrize=sym)
         pred = model.predict(xv, calibrate=False)
         record[f"val_accuracy_{model.passes}_pass"] = float((pred.labels == yv).mean())
         if config.calibrate:
             temperatures[str(model.passes)] = round(fit_temperature(pred.probs, yv), 5)
     info.calibration = {"temperature": temperatures, "fitted_on": "validation bank scans"} \
         if temperatures else {}
-    model = LoadedModel(info, net, device)
+    model = LoadedModel(info, net, device if kind == "torch" else "cpu")
     pred = model.predict(xv)
     record["val_accuracy"] = float((pred.labels == yv).mean())
     q = np.quantile(pred.distance[np.isfinite(pred.distance)], [0.5, 0.95, 0.99])
@@ -313,6 +297,58 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
                                                "0.99": float(q[2])}}
     info.training = record
     if config.out:
-        save_model(config.out, model.net.cpu(), info)
-        model.net = model.net.to(model.device)
+        save_model(config.out, model.net if kind == "pca-knn" else model.net.cpu(), info)
+        if kind == "torch":
+            model.net = model.net.to(model.device)
     return model, record
+
+
+def _fit_bank_torch(config, data, epoch_data, ops, device, progress, cancel):
+    """The network trained on fresh bank scans every epoch: ``(net, history, n_per_epoch)``."""
+    import torch
+
+    from ferromap.classes import KNN8
+    from ferromap.models.network import PolarizationNet
+    from ferromap.models.symmetry import augment_batch
+    from ferromap.training.loop import train_network
+
+    size = config.crop_size
+    if config.init_from:
+        net = _initial_network(config, data)
+    else:
+        kwargs = {"size": size, **config.encoder_kwargs} if config.model == "conv" \
+            else dict(config.encoder_kwargs)
+        net = PolarizationNet(config.model, config.head, KNN8, kwargs, config.input_norm, size)
+    first = epoch_data(0)
+    if config.input_norm != "none" and not config.init_from:
+        pick = slice(None, None, max(1, len(first[0]) // 4000))
+        sample = augment_batch(first[0][pick], first[1][pick], ops,
+                               np.random.default_rng(config.seed))[0]
+        net.input_norm.fit(torch.from_numpy(sample)[:, None])
+    history = train_network(
+        net, lambda e: first if e == 0 else epoch_data(e), (data.crops, data.labels),
+        epochs=config.epochs, patience=config.patience, batch_size=config.batch_size,
+        lr=config.lr, weight_decay=config.weight_decay,
+        symmetry_ops=ops if len(ops) > 1 else None, seed=config.seed, device=device,
+        progress=progress, cancel=cancel)
+    if config.head == "prototype":
+        net.eval()
+        with torch.no_grad():
+            x = torch.from_numpy(data.crops)[:, None].to(device)
+            emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
+        net.head.set_prototypes(emb, torch.from_numpy(data.labels).to(device))
+    return net, history, int(len(first[1]))
+
+
+def _fit_bank_pca(config, epoch_data, ops):
+    """PCA + kNN fitted on ``config.epochs`` rounds of bank scans, each crop in a random
+    orientation of the crystal's point group (with its label mapped)."""
+    from ferromap.models.pca_knn import PcaKnn
+    from ferromap.models.symmetry import augment_batch
+
+    parts = [epoch_data(e) for e in range(max(1, config.epochs))]
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    if len(ops) > 1:
+        x, y = augment_batch(x, y, ops, np.random.default_rng(config.seed))
+    kwargs = {k: v for k, v in config.encoder_kwargs.items() if k in ("n_components", "k")}
+    return PcaKnn.fit(x, y, 8, seed=config.seed, **kwargs)

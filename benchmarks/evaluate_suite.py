@@ -1,0 +1,136 @@
+"""Models on the experiment-like suite, through the predict pipeline users run.
+
+    python benchmarks/evaluate_suite.py [--model NAME=PATH[:1]] ... [--data data] [--table-only]
+
+Every scan of every ``data/suite-*.zarr`` (``python scripts/make_datasets.py --group suite``)
+is predicted on its own by ``ferromap.pipelines.predict.predict_dataset``, as
+``ferromap predict`` would: calibration guard, descan surface, sub-pixel crops, the model's
+default symmetry averaging (``:1`` after a path: one pass) and its calibrated confidence.
+Per model and set: per-pattern accuracy, the scans whose majority class is right, the
+expected calibration error (ECE) and the reliability diagram. Results go to
+``benchmarks/results/suite_NAME.json``; the table to docs/benchmark.md (between markers) and
+stdout; the reliability diagram to docs/reliability.png.
+
+The default models are the shipped ones and the previous shipped conv-proto
+(``models/conv-proto-previous``, the weights of commit 45f211b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from _common import RESULTS, save_result
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SETS = ["suite-clean", "suite-16nm", "suite-24nm", "suite-50nm", "suite-dose1e5",
+        "suite-dose1e4-dark", "suite-mrad2.1", "suite-descan", "suite-tilt1mrad",
+        "suite-defocus3nm", "suite-tds", "suite-source-psf-1e5", "suite-experiment"]
+LABELS = {"suite-clean": "clean 20 nm", "suite-16nm": "16 nm", "suite-24nm": "24 nm",
+          "suite-50nm": "50 nm", "suite-dose1e5": "1e5 e⁻", "suite-dose1e4-dark":
+          "1e4 e⁻ + dark", "suite-mrad2.1": "2.12 mrad/px", "suite-descan": "descan ramp",
+          "suite-tilt1mrad": "1 mrad mistilt", "suite-defocus3nm": "3 nm defocus",
+          "suite-tds": "TDS", "suite-source-psf-1e5": "source + PSF + 1e5",
+          "suite-experiment": "**all together (experiment-like)**"}
+DEFAULT_MODELS = ["conv-proto=conv-proto", "conv-proto 1 pass=conv-proto:1",
+                  "pca-knn=pca-knn",
+                  f"previous conv-proto=" f"{ROOT / 'models' / 'conv-proto-previous'}"]
+BEGIN, END = "<!-- suite table: begin -->", "<!-- suite table: end -->"
+
+
+def evaluate_model(name: str, spec: str, data: Path) -> dict:
+    from ferromap.models import load_model
+    from ferromap.training.evaluate import evaluate
+
+    path, _, passes = spec.partition(":")
+    model = load_model(path, symmetrize=False if passes == "1" else None)
+    rows = {}
+    for s in SETS:
+        t = time.perf_counter()
+        ev = evaluate(model, [str(data / f"{s}.zarr")])
+        rows[s] = {**ev.to_dict(), "seconds": round(time.perf_counter() - t, 1)}
+        print(f"{name:>22} {s:>22}: {100 * ev.accuracy:5.1f} % [{ev.majority_correct}/"
+              f"{ev.n_scans}] ECE {ev.ece:.3f}", flush=True)
+    return {"model": name, "spec": spec, "passes": model.passes,
+            "calibrated": model.info.calibrated, "results": rows}
+
+
+def table(results: list[dict]) -> str:
+    head = "| model | " + " | ".join(LABELS[s] for s in SETS) + " |"
+    lines = [head, "|---|" + "---|" * len(SETS)]
+    for r in results:
+        cells = []
+        for s in SETS:
+            v = r["results"].get(s)
+            cells.append("" if v is None else f"{100 * v['accuracy']:.1f} % "
+                         f"[{v['majority_correct']}]")
+        lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    lines += ["", "Expected calibration error of the confidence (15 bins):", "",
+              "| model | " + " | ".join(LABELS[s] for s in SETS) + " |",
+              "|---|" + "---|" * len(SETS)]
+    for r in results:
+        lines.append(f"| {r['model']} | " + " | ".join(
+            f"{r['results'][s]['ece']:.3f}" if s in r["results"] else "" for s in SETS) + " |")
+    return "\n".join(lines)
+
+
+def reliability_figure(results: list[dict], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.2), dpi=120, layout="constrained")
+    picks = ["suite-clean", "suite-dose1e5", "suite-experiment"]
+    r = results[0]
+    for i, s in enumerate(picks):
+        ax = fig.add_subplot(1, 3, i + 1)
+        rel = r["results"][s]["reliability"]
+        conf, acc, n = rel["confidence"], rel["accuracy"], rel["count"]
+        ok = [j for j, k in enumerate(n) if k]
+        ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect")
+        ax.plot([conf[j] for j in ok], [acc[j] for j in ok], "o-", label=r["model"])
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=
+               f"{LABELS[s].strip('*')}: ECE {r['results'][s]['ece']:.3f}")
+        if i == 0:
+            ax.set_ylabel("accuracy (fraction right)")
+            ax.legend(fontsize=7, loc="upper left")
+    fig.savefig(path)
+
+
+def write_docs(results: list[dict]) -> None:
+    doc = ROOT / "docs" / "benchmark.md"
+    text = doc.read_text() if doc.exists() else ""
+    block = (f"{BEGIN}\n{table(results)}\n\nPer-pattern accuracy; in brackets the 8 "
+             f"single-direction scans whose majority class is right. `python "
+             f"benchmarks/evaluate_suite.py`, {time.strftime('%Y-%m-%d')}.\n{END}")
+    if BEGIN in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text + "\n\n" + block + "\n"
+    doc.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", action="append", help="NAME=PATH[:1] (repeatable)")
+    ap.add_argument("--data", default=str(ROOT / "data"))
+    ap.add_argument("--table-only", action="store_true", help="rebuild the table from JSON")
+    args = ap.parse_args()
+    specs = [m.split("=", 1) for m in (args.model or DEFAULT_MODELS)]
+    results = []
+    for name, spec in specs:
+        out = RESULTS / f"suite_{name.replace(' ', '_')}.json"
+        if args.table_only:
+            results.append(json.loads(out.read_text()))
+            continue
+        result = evaluate_model(name, spec, Path(args.data))
+        save_result(out.stem, result)
+        results.append(result)
+    print(table(results))
+    write_docs(results)
+    reliability_figure(results, ROOT / "docs" / "reliability.png")
+
+
+if __name__ == "__main__":
+    main()
