@@ -36,8 +36,9 @@ class DiffractionView(QWidget):
 
     MIN_CANVAS_PX = 420
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = session
         self.figure = Figure(figsize=(4.4, 4.2), dpi=100, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumSize(self.MIN_CANVAS_PX, self.MIN_CANVAS_PX)
@@ -73,10 +74,16 @@ class DiffractionView(QWidget):
         layout.addWidget(self.canvas)
         layout.addWidget(self.log_scale)
         layout.addLayout(limits)
-        layout.addWidget(self.text)
         self.current: PositionView | None = None
         self.title = ""
         self.last_update_ms = 0.0
+        self.tools = None
+        if session is not None:
+            from ferromap._napari._regions import ViewTools
+
+            self.tools = ViewTools(self, session)
+            layout.addLayout(self.tools.layout)
+        layout.addWidget(self.text)
 
     @staticmethod
     def _percent_box(value: float) -> QDoubleSpinBox:
@@ -105,6 +112,36 @@ class DiffractionView(QWidget):
                                     "its own pattern and prediction.")
         self.title = "mean pattern"
         self._redraw()
+
+    def show_pattern(self, pattern: np.ndarray, title: str, text: str,
+                     mrad_per_px: float | None, beam=None) -> None:
+        """Draw any pattern (e.g. a region's mean) with a title and a text line."""
+        com = beam if beam is not None else (np.nan, np.nan)
+        self.current = PositionView(-1, -1, pattern, com, beam, None, mrad_per_px, text)
+        self.title = title
+        self._redraw()
+
+    # -- coordinates between the axes (mrad about the beam) and detector pixels -----------------
+    def scale(self) -> float:
+        """Axes units per detector pixel (mrad/px when calibrated, else 1)."""
+        return (self.current.mrad_per_px if self.current is not None else None) or 1.0
+
+    def _origin(self) -> tuple[float, float]:
+        view = self.current
+        if view is not None and view.beam is not None:
+            return view.beam
+        shape = view.pattern.shape if view is not None else (1, 1)
+        return ((shape[0] - 1) / 2, (shape[1] - 1) / 2)
+
+    def axes_from_px(self, point) -> tuple[float, float]:
+        """``(x, y)`` axes coordinates of a detector ``(row, col)``."""
+        origin, k = self._origin(), self.scale()
+        return ((point[1] - origin[1]) * k, (point[0] - origin[0]) * k)
+
+    def px_from_axes(self, x: float, y: float) -> tuple[float, float]:
+        """Detector ``(row, col)`` of axes coordinates."""
+        origin, k = self._origin(), self.scale()
+        return (y / k + origin[0], x / k + origin[1])
 
     def clear(self) -> None:
         """Forget the pattern (no dataset)."""
@@ -155,6 +192,8 @@ class DiffractionView(QWidget):
         self.ax.set(xlabel=f"k_col ({unit})", ylabel=f"k_row ({unit})")
         self.ax.set_title(self.title, fontsize=9)
         self.text.setText(view.text)
+        if self.tools is not None:
+            self.tools.redraw()
         self.canvas.draw_idle()
 
     def _to_axes(self, point, k, origin) -> tuple[float, float]:

@@ -142,3 +142,13 @@ def com_layers(com_maps, every: int = 2) -> list[tuple]:
         (vectors, {"name": "CoM shift vectors", "edge_color": "white", "edge_width": 0.08 * scale[0],
                    "vector_style": "arrow", "metadata": _meta("com_vectors")}, "vectors"),
     ], step_nm) + [legend_layer("wheel", "CoM direction legend", mag.shape, step_nm)]
+
+
+def probability_layers(maps) -> list[tuple]:
+    """One hidden image layer per class, ``P(class)`` in [0, 1], with a colour bar."""
+    scale = scan_scale(maps.scan_step_nm)
+    return with_units([
+        (maps.probs[..., i], {"name": f"P({name})", "scale": scale, "colormap": "viridis",
+                              "contrast_limits": (0.0, 1.0), "visible": i == 0,
+                              "metadata": _meta("probability", colorbar=True)}, "image")
+        for i, name in enumerate(maps.classes.names)], maps.scan_step_nm)

@@ -2,15 +2,16 @@
 
 napari's ``remove_dock_widget`` (the dock's × button) takes the inner widget out of its dock
 (``setParent(None)``) and deletes only the dock, so the widget's ``destroyed`` signal may never
-fire while Python holds it. :class:`ScrollDock` watches for that parent change instead.
+fire while Python holds it; and closing the viewer removes no dock at all. :class:`ScrollDock`
+watches for that parent change and for the main window's close event instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from qtpy.QtCore import QEvent, QObject
-from qtpy.QtWidgets import QFrame, QScrollArea
+from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtWidgets import QFrame, QMainWindow, QScrollArea
 
 
 class _RemovalWatcher(QObject):
@@ -22,10 +23,21 @@ class _RemovalWatcher(QObject):
         if event.type() == QEvent.Type.ParentChange:
             if obj.parent() is not None:
                 self.docked = True
+                QTimer.singleShot(0, lambda: self._watch_window(obj))
             elif self.docked:
                 self.docked = False
                 self.callback()
+        elif event.type() == QEvent.Type.Close and isinstance(obj, QMainWindow):
+            self.callback()  # the viewer closes: no dock is removed, but work must stop
         return False
+
+    def _watch_window(self, widget) -> None:
+        try:
+            window = widget.window()
+        except RuntimeError:  # already deleted
+            return
+        if isinstance(window, QMainWindow) and window is not widget:
+            window.installEventFilter(self)
 
 
 class ScrollDock(QScrollArea):

@@ -44,7 +44,7 @@ def read_dataset_layers(ds, name: str, open_kwargs: dict | None = None) -> list[
 
     mean = sample_patterns(ds.data, 32, read_one=ds.pattern).mean(axis=0)
     center, radius = estimate_bf_disk(mean)
-    nav = virtual_image(ds.data, annulus_mask(ds.frame_shape, center, max(radius, 1.0)))
+    nav = virtual_image(ds.array(), annulus_mask(ds.frame_shape, center, max(radius, 1.0)))
     return dataset_layers(ds, name, nav, open_kwargs)
 
 

@@ -42,6 +42,19 @@ def dataset_from_layer(layer):
     return Dataset4D(data, Calibration.from_dict(meta.get("calibration")), source or layer.name)
 
 
+def status_text(maps, row: int, col: int) -> str:
+    """``"(row, col) MU  p 0.93 | MU 0.93 RU 0.04 LU 0.01"``."""
+    names = maps.classes.names
+    lab = int(maps.labels[row, col])
+    if lab >= len(names):
+        return f"({row}, {col}) not classified"
+    probs = maps.probs[row, col]
+    top = np.argsort(probs)[::-1][:3]
+    what = "p right" if maps.extra.get("confidence_calibrated") else "p"
+    return (f"({row}, {col}) {names[lab]}  {what} {maps.confidence[row, col]:.2f} | "
+            + " ".join(f"{names[i]} {probs[i]:.2f}" for i in top))
+
+
 def show_colorbar(layer) -> None:
     """Show the colour bar of a ferromap image layer that asks for one."""
     if (getattr(layer, "metadata", None) or {}).get("ferromap", {}).get("colorbar"):
@@ -72,6 +85,7 @@ class Session:
         self.result_layers: set[str] = set()
         self.closed = False
         viewer.mouse_drag_callbacks.append(self._on_mouse)
+        viewer.cursor.events.position.connect(self._status, position="last")
         viewer.layers.selection.events.active.connect(self._on_active)
         viewer.layers.events.inserted.connect(self._on_inserted)
         for layer in viewer.layers:
@@ -167,6 +181,17 @@ class Session:
         rows, cols = self.dataset.scan_shape
         return (row, col) if 0 <= row < rows and 0 <= col < cols else None
 
+    def _status(self, event=None) -> None:
+        """The status bar names the class and the probabilities under the cursor (after
+        napari's own status, which this replaces when the cursor is on a mapped position)."""
+        maps = self.maps.get("inference") or self.maps.get("labelling")
+        if self.closed or maps is None:
+            return
+        pos = self.scan_position(self.viewer.cursor.position)
+        if pos is None:
+            return
+        self.viewer.status = status_text(maps, *pos)
+
     def _on_mouse(self, viewer, event):
         if self.closed or getattr(event, "button", 1) != 1:
             return
@@ -217,7 +242,8 @@ class Session:
         while self._on_mouse in viewer.mouse_drag_callbacks:
             viewer.mouse_drag_callbacks.remove(self._on_mouse)
         for signal, slot in ((viewer.layers.selection.events.active, self._on_active),
-                             (viewer.layers.events.inserted, self._on_inserted)):
+                             (viewer.layers.events.inserted, self._on_inserted),
+                             (viewer.cursor.events.position, self._status)):
             try:
                 signal.disconnect(slot)
             except (TypeError, ValueError, RuntimeError):

@@ -117,6 +117,8 @@ class PolarizationWidget(ScrollDock):
         self.status = Label(label="status", value="")
         self.results = Label(label="result", value="")
         self.legend = Label(label="legend", value="")
+        self.probability_layers = PushButton(text="Show one layer per class probability",
+                                             enabled=False)
         self.export_dir = FileEdit(label="export folder", mode="d")
         self.replace = CheckBox(text="replace earlier results in that folder")
         self.export_button = PushButton(text="Export maps", enabled=False)
@@ -128,7 +130,8 @@ class PolarizationWidget(ScrollDock):
             self.reference, self.rotation, self.flip, self.estimate, self.com_button,
             self.model, self.model_file, self.device, self.gpu, self.symmetrize,
             self.run_button, self.cancel_button, self.progress, self.status, self.results,
-            self.legend, self.export_dir, self.replace, self.export_button, self.show_view,
+            self.legend, self.probability_layers, self.export_dir, self.replace,
+            self.export_button, self.show_view,
             self.show_label_panel])
         self.layer_choice.changed.connect(self._on_layer_chosen)
         self.open_file.changed.connect(self._on_open_file)
@@ -138,6 +141,7 @@ class PolarizationWidget(ScrollDock):
         self.estimate.clicked.connect(lambda: self.compute_com(auto_rotation=True))
         self.run_button.clicked.connect(self.run_inference)
         self.export_button.clicked.connect(self.export)
+        self.probability_layers.clicked.connect(self.show_probabilities)
         self.show_view.clicked.connect(self.show_diffraction)
         self.show_label_panel.clicked.connect(self.show_labelling)
 
@@ -154,7 +158,7 @@ class PolarizationWidget(ScrollDock):
 
         if self.diffraction is not None and DIFFRACTION_DOCK in self.docks:
             return
-        self.diffraction = DiffractionView()
+        self.diffraction = DiffractionView(self.session)
         self.session.position_changed.connect(self.diffraction.show_position)
         self._add_dock(DIFFRACTION_DOCK, self.diffraction, "right")
         _watch_removal(self.diffraction, lambda: self._companion_closed(DIFFRACTION_DOCK))
@@ -174,6 +178,7 @@ class PolarizationWidget(ScrollDock):
         self.docks.pop(name, None)
         if name == DIFFRACTION_DOCK and self.diffraction is not None:
             self.session.position_changed.disconnect(self.diffraction.show_position)
+            self.diffraction.tools.close()
             self.diffraction = None
         elif name == LABELLING_DOCK and self.labelling is not None:
             self.labelling.close_dock()
@@ -343,12 +348,20 @@ class PolarizationWidget(ScrollDock):
 
     def _on_results(self) -> None:
         maps = self.session.maps.get("inference")
-        self.export_button.enabled = maps is not None
+        self.export_button.enabled = self.probability_layers.enabled = maps is not None
         if maps is None:
             self.results.value = self.legend.value = ""
             return
         self.results.value = fractions_html(maps.class_fractions(), maps.title(), maps.classes)
         self.legend.value = legend_html(maps.classes)
+
+    def show_probabilities(self) -> None:
+        """One image layer per class: the probability of that class at every position."""
+        from ferromap._napari._layers import probability_layers
+
+        maps = self.session.maps.get("inference")
+        if maps is not None:
+            self.session.show_layers(probability_layers(maps))
 
     def export(self) -> None:
         """Write the ``ferromap predict`` files to the chosen folder."""
@@ -371,10 +384,14 @@ class PolarizationWidget(ScrollDock):
     # -- closing --------------------------------------------------------------------------------
     def close_dock(self) -> None:
         """Cancel running work, remove callbacks and the companion docks."""
+        if self.closed:
+            return
         self.closed = True
         self.runner.close()
         if self.labelling is not None:
             self.labelling.close_dock()
+        if self.diffraction is not None:
+            self.diffraction.tools.close()
         self.session.close()
         window = getattr(self.viewer, "window", None)
         for name, inner in list(self.docks.items()):

@@ -4,7 +4,8 @@ A :class:`Kernel` declares named result buffers and processes one block of patte
 time, knowing where the block sits in the scan:
 
 * ``"nav"`` buffers hold one value (or a small array) per scan position;
-* ``"sum"`` buffers are summed over all blocks (e.g. mean patterns per lattice phase).
+* ``"sum"`` and ``"max"`` buffers are reduced over all blocks (e.g. mean patterns per lattice
+  phase, or the mean and maximum pattern of a region).
 
 :func:`run` owns reading, threading, progress and cancel, for numpy arrays (memmaps stream
 without a copy), h5py/zarr datasets, dask arrays and a ``distributed.Client`` alike, so every
@@ -31,7 +32,8 @@ TARGET_CHUNK_BYTES = 32 * 2**20
 
 @dataclass(frozen=True)
 class Buffer:
-    """A named result of a kernel: per scan position (``"nav"``) or summed (``"sum"``)."""
+    """A named result of a kernel: per scan position (``"nav"``), or reduced over the blocks by
+    a sum (``"sum"``) or a maximum (``"max"``)."""
 
     name: str
     shape: tuple[int, ...] = ()
@@ -39,8 +41,8 @@ class Buffer:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("nav", "sum"):
-            raise ValueError(f"buffer kind must be 'nav' or 'sum', got {self.kind!r}")
+        if self.kind not in ("nav", "sum", "max"):
+            raise ValueError(f"buffer kind must be 'nav', 'sum' or 'max', got {self.kind!r}")
 
 
 class Kernel:
@@ -136,7 +138,8 @@ def _allocate(kernel: Kernel, scan_shape: tuple[int, int]) -> dict[str, np.ndarr
     out = {}
     for b in kernel.buffers:
         shape = (*scan_shape, *b.shape) if b.kind == "nav" else b.shape
-        out[b.name] = np.zeros(shape, dtype=b.dtype)
+        fill = -np.inf if b.kind == "max" else 0
+        out[b.name] = np.full(shape, fill, dtype=b.dtype)
     return out
 
 
@@ -146,6 +149,8 @@ def _merge(out: dict, kernel: Kernel, where: Where, result: dict) -> None:
             raise KeyError(f"kernel {type(kernel).__name__} returned no buffer {b.name!r}")
         if b.kind == "nav":
             out[b.name][where] = result[b.name]
+        elif b.kind == "max":
+            np.maximum(out[b.name], result[b.name], out=out[b.name])
         else:
             out[b.name] += result[b.name]
 

@@ -101,6 +101,9 @@ class Dataset4D:
     read_one : callable, optional
         ``read_one(row, col)`` that reads a single pattern straight from the file, bypassing
         dask's chunking; used by :meth:`pattern` when the reader provides one.
+    stream : numpy-like, optional
+        The same data as an array whose blocks read straight from the file (a memmap of a
+        ``.npy``); the streaming kernels use it (:meth:`array`) instead of the dask graph.
     """
 
     data: da.Array
@@ -109,10 +112,20 @@ class Dataset4D:
     format: str = ""
     metadata: dict = field(default_factory=dict)
     read_one: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
+    stream: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.data.ndim != 4:
             raise ValueError(f"Dataset4D needs a 4-D array, got shape {self.data.shape}")
+        if self.stream is not None and tuple(self.stream.shape) != tuple(self.data.shape):
+            raise ValueError(f"stream has shape {self.stream.shape}; data {self.data.shape}")
+
+    def array(self, scheduler=None):
+        """What streaming kernels read: :attr:`stream` when there is one and the work stays in
+        this process; the dask array (whose sources pickle as paths) for a
+        ``distributed.Client``."""
+        local = scheduler is None or isinstance(scheduler, str)
+        return self.stream if self.stream is not None and local else self.data
 
     @property
     def scan_shape(self) -> tuple[int, int]:
@@ -172,7 +185,9 @@ class Dataset4D:
 
             def read(row, col):
                 return parent(row + r.start, col + c.start)
-        return replace(self, data=self.data[r.start : r.stop, c.start : c.stop], read_one=read)
+        stream = None if self.stream is None else self.stream[r.start : r.stop, c.start : c.stop]
+        return replace(self, data=self.data[r.start : r.stop, c.start : c.stop], read_one=read,
+                       stream=stream)
 
     def scans(self) -> list[tuple[slice, slice]]:
         """Row ranges of the separate scans stacked in this dataset (simulated sets stack one

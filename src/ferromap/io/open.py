@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ferromap.errors import ReadError, UnsupportedFormatError
 from ferromap.io._raw import (
     TIFF_SUFFIXES,
@@ -149,7 +151,19 @@ def open_4dstem(
         data = data.rechunk(scan_chunks(data.shape, data.dtype.itemsize))
     if not data.dtype.isnative:
         data = data.astype(data.dtype.newbyteorder("="))
-    return Dataset4D(data, raw.calibration, str(path), raw.format, raw.metadata, raw.read_one)
+    return Dataset4D(data, raw.calibration, str(path), raw.format, raw.metadata, raw.read_one,
+                     stream=_npy_stream(path, raw, data))
+
+
+def _npy_stream(path: Path, raw, data):
+    """A C-ordered native ``.npy`` as a read-only memmap of the dataset's shape: streaming
+    kernels then read its blocks as views of the file (no dask graph, no copy)."""
+    if raw.format != "npy" or raw.frames is None or not data.dtype.isnative:
+        return None
+    mm = np.load(path, mmap_mode="r")
+    if mm.dtype != data.dtype or mm.size != int(np.prod(data.shape)):
+        return None
+    return mm.reshape(data.shape)
 
 
 def can_open(path: str | Path) -> bool:

@@ -29,7 +29,7 @@ VERSION = 1
 SHIPPED = ("conv-proto", "pca-knn")
 #: Devices a model can run on (``auto``: CUDA when available).
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class ModelFileError(FerromapError):
@@ -151,8 +151,8 @@ class LoadedModel:
 
     def __init__(self, info: ModelInfo, net, device: str = "cpu", precision: str = "fp32",
                  symmetrize: bool = True) -> None:
-        if precision not in ("fp32", "bf16"):
-            raise FerromapError(f"unknown precision {precision!r}; use fp32 or bf16")
+        if precision not in PRECISIONS[1:]:
+            raise FerromapError(f"unknown precision {precision!r}; use fp32, bf16 or fp16")
         self.info, self.net, self.device, self.precision = info, net, device, precision
         self.symmetry_ops = usable_ops(info.symmetry, info.classes) if symmetrize else []
         # Patterns per forward pass: small batches stay in the CPU caches (benchmarks/
@@ -192,11 +192,15 @@ class LoadedModel:
         import torch
 
         probs, dists = [], []
-        autocast = torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16,
-                                  enabled=self.precision == "bf16")
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        autocast = torch.autocast(self.device.split(":")[0], dtype=dtype or torch.float32,
+                                  enabled=dtype is not None)
+        cuda = self.device.startswith("cuda")
         for s in range(0, len(crops), batch):
-            x = torch.from_numpy(np.ascontiguousarray(crops[s : s + batch], np.float32))
-            x = x[:, None].to(self.device).contiguous(memory_format=torch.channels_last)
+            x = torch.from_numpy(np.ascontiguousarray(crops[s : s + batch], np.float32))[:, None]
+            if cuda:  # pinned host memory: the copy overlaps with the other threads' work
+                x = x.pin_memory().to(self.device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last)
             with autocast:
                 p, d = self.net.predict_tensor(x)
             probs.append(p.float().cpu().numpy())

@@ -106,7 +106,7 @@ def compute_com_maps(
     center, radius = plan.bf_centre, plan.bf_radius
     bf = annulus_mask(dataset.frame_shape, center, outer=max(radius, 1.0)) * good
     adf = annulus_mask(dataset.frame_shape, center, outer=np.inf, inner=1.2 * radius + 1) * good
-    stats = linear_statistics(dataset.data, {"moments": plan.com_matrix(),
+    stats = linear_statistics(dataset.array(scheduler), {"moments": plan.com_matrix(),
                                              "bf": bf.reshape(-1, 1), "adf": adf.reshape(-1, 1)},
                               threshold=threshold, progress=progress, cancel=cancel,
                               scheduler=scheduler)

@@ -192,8 +192,8 @@ def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
         return {"lattice": None}  # too few repeats to compare a position with its equivalents
     if n_bins * int(np.prod(dataset.frame_shape)) * 8 > MAX_PHASE_BYTES:
         return {"lattice": None}  # so many phases that their mean patterns would not fit
-    residual = periodic_residual(dataset.data, phase, n_bins, progress=progress, cancel=cancel,
-                                 scheduler=scheduler)
+    residual = periodic_residual(dataset.array(scheduler), phase, n_bins, progress=progress,
+                                 cancel=cancel, scheduler=scheduler)
     periods = [round(float(1 / np.linalg.norm(v)), 3) for v in g]
     return {"z": phase_zscore(residual, phase, n_bins),
             "lattice": {"reciprocal_cycles_per_px": g.round(5).tolist(),
@@ -216,8 +216,8 @@ def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
     dataset, estimate = resolve_calibration(dataset, plan, semiangle_mrad)
     info = model.info
     span = model_window(dataset, info.crop_size, info.mrad_per_px, f"model {info.name}")
-    moments = linear_statistics(dataset.data, {"moments": plan.com_matrix()}, progress=progress,
-                                cancel=cancel, scheduler=scheduler)["moments"]
+    moments = linear_statistics(dataset.array(scheduler), {"moments": plan.com_matrix()},
+                                progress=progress, cancel=cancel, scheduler=scheduler)["moments"]
     try:
         geometry = geometry_from_moments(moments, plan, size=info.crop_size, span=span,
                                          descan=descan)
@@ -266,7 +266,7 @@ def predict_dataset(
     dataset, geometry, estimate = prepare(dataset, model, semiangle_mrad=semiangle_mrad,
                                           descan=descan, progress=_staged(progress, 0),
                                           cancel=cancel, scheduler=scheduler)
-    out = run(dataset.data, PredictKernel(model, geometry), progress=_staged(progress, 1),
+    out = run(dataset.array(scheduler), PredictKernel(model, geometry), progress=_staged(progress, 1),
               cancel=cancel, scheduler=scheduler)
     probs, distance = out["probs"], out["distance"]
     empty = ~np.isfinite(geometry.com).all(axis=-1)

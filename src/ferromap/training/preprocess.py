@@ -58,7 +58,7 @@ def crop_geometry(
     CropGeometry
     """
     span = window_span(size, dataset.calibration.mrad_per_px, model_mrad_per_px)
-    return measure_geometry(dataset.data, size=size, span=span, descan=descan,
+    return measure_geometry(dataset.array(), size=size, span=span, descan=descan,
                             sample=sample_patterns(dataset.data, read_one=dataset.pattern),
                             progress=progress)
 
@@ -100,5 +100,5 @@ def dataset_crops(
     Crops
     """
     g = crop_geometry(dataset, size=size, model_mrad_per_px=model_mrad_per_px, descan=descan)
-    crops = run(dataset.data, CropKernel(g), progress=progress)["crops"]
+    crops = run(dataset.array(), CropKernel(g), progress=progress)["crops"]
     return Crops(crops.reshape(-1, size, size), g)
