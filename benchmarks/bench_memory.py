@@ -59,7 +59,7 @@ def main() -> None:
                     str(Path(__file__).parent), str(path), *map(str, args.scan), str(args.k)],
                    check=True)
     size_gib = path.stat().st_size / 2**30
-    base, _ = peak_rss_gib([sys.executable, "-c", "import ferromap.com_maps, ferromap.cli"])
+    base, _ = peak_rss_gib([sys.executable, "-c", "import ferromap.pipelines.com, ferromap.cli"])
     drop_page_cache(path)
     out = Path(tempfile.mkdtemp())
     try:

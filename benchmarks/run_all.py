@@ -13,11 +13,12 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
            ["bench_memory.py", "--command", "predict"], ["bench_simulate.py"],
            ["bench_inference.py", "--big"], ["bench_click_latency.py"],
-           # these need `make datasets`; the settings are those of docs/benchmark.md:
-           ["bench_anomaly.py"], ["ablation_training.py"],
-           ["symmetry_study.py"],  # needs models/conv-proto-base (`make weights`)
-           ["evaluate_models.py", "--max-train", "1500", "--epochs", "4"],
+           ["bench_distributed.py"],
+           # these need `make datasets` (the evaluation suite):
+           ["evaluate_suite.py"], ["bench_anomaly.py"],
            ]
+# The earlier studies (ablation_training.py, symmetry_study.py, evaluate_models.py,
+# labelling_study.py) need the earlier sets: python scripts/make_datasets.py --group legacy
 
 if __name__ == "__main__":
     for script, *args in SCRIPTS:
