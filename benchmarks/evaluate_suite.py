@@ -1,11 +1,14 @@
 """Models on the experiment-like suite, through the predict pipeline users run.
 
-    python benchmarks/evaluate_suite.py [--model NAME=PATH[:1]] ... [--data data] [--table-only]
+    python benchmarks/evaluate_suite.py [--model NAME=PATH[:1][:raw]] ... [--data data]
+                                        [--table-only]
 
 Every scan of every ``data/suite-*.zarr`` (``python scripts/make_datasets.py --group suite``)
 is predicted on its own by ``ferromap.pipelines.predict.predict_dataset``, as
 ``ferromap predict`` would: calibration guard, descan surface, sub-pixel crops, the model's
-default symmetry averaging (``:1`` after a path: one pass) and its calibrated confidence.
+default symmetry averaging (``:1`` after a path: one pass) and its calibrated confidence;
+``:raw`` switches the physical preprocessing off (the scan's mean CoM as the beam centre, no
+background subtraction), to measure what it recovers.
 Per model and set: per-pattern accuracy, the scans whose majority class is right, the
 expected calibration error (ECE) and the reliability diagram. Results go to
 ``benchmarks/results/suite_NAME.json``; the table to docs/benchmark.md (between markers) and
@@ -45,12 +48,13 @@ def evaluate_model(name: str, spec: str, data: Path) -> dict:
     from ferromap.models import load_model
     from ferromap.training.evaluate import evaluate
 
-    path, _, passes = spec.partition(":")
-    model = load_model(path, symmetrize=False if passes == "1" else None)
+    path, *flags = spec.split(":")
+    model = load_model(path, symmetrize=False if "1" in flags else None)
+    raw = {"descan": "mean", "background": False} if "raw" in flags else {}
     rows = {}
     for s in SETS:
         t = time.perf_counter()
-        ev = evaluate(model, [str(data / f"{s}.zarr")])
+        ev = evaluate(model, [str(data / f"{s}.zarr")], **raw)
         rows[s] = {**ev.to_dict(), "seconds": round(time.perf_counter() - t, 1)}
         print(f"{name:>22} {s:>22}: {100 * ev.accuracy:5.1f} % [{ev.majority_correct}/"
               f"{ev.n_scans}] ECE {ev.ece:.3f}", flush=True)

@@ -226,10 +226,9 @@ class VirtualImager:
         if self.closed:
             return
         if isinstance(image, Exception):
-            from ferromap._napari._runner import notify_error
-            from ferromap.errors import user_message
+            from ferromap._napari._runner import notify_failure
 
-            notify_error(user_message(image, "gui"))
+            notify_failure(image)
         else:
             self._show(detector, image, step)
             self.last = {"detector": detector, "step": step, "final": final,

@@ -26,7 +26,7 @@ from magicgui.widgets import (
 )
 
 from ferromap._napari._layers import label_colormap, prediction_layers, scan_scale, with_units
-from ferromap._napari._lifecycle import ScrollDock
+from ferromap._napari._lifecycle import ScrollDock, disconnect_all, is_unset
 from ferromap._napari._runner import Runner, notify_info, notify_warning
 from ferromap.classes import KNN8, ClassSet
 
@@ -35,10 +35,6 @@ LABELS_LAYER = "labelled positions"
 PROPOSAL_LAYER = "proposed position"
 RGB_LAYER = "labels: class probabilities (RGB)"
 PREFIX = "labels: "
-
-
-def _unset(path) -> bool:
-    return path is None or str(path).strip() in ("", ".")
 
 
 class LabellingPanel(ScrollDock):
@@ -216,7 +212,7 @@ class LabellingPanel(ScrollDock):
 
     # -- store ----------------------------------------------------------------------------------
     def _store_path(self) -> Path:
-        if not _unset(self.store.value):
+        if not is_unset(self.store.value):
             return Path(str(self.store.value))
         source = Path(self.session.dataset.source or "labels")
         return source.with_name(source.stem + ".labels.json")
@@ -292,7 +288,7 @@ class LabellingPanel(ScrollDock):
         try:
             if self.model is None:
                 raise ValueError("train on the labels first")
-            if _unset(self.model_dir.value):
+            if is_unset(self.model_dir.value):
                 raise ValueError("choose a folder to save the model to")
             net = self.model.net if self.model.info.kind == "pca-knn" else self.model.net.cpu()
             path = save_model(Path(self.model_dir.value), net, self.model.info)
@@ -323,9 +319,5 @@ class LabellingPanel(ScrollDock):
         self.runner.close()
         if self.labels is not None:
             self._release()
-        for signal, slot in ((self.session.dataset_changed, self._on_dataset),
-                             (self.session.position_changed, self._on_position)):
-            try:
-                signal.disconnect(slot)
-            except (TypeError, ValueError, RuntimeError):
-                pass
+        disconnect_all([(self.session.dataset_changed, self._on_dataset),
+                        (self.session.position_changed, self._on_position)])

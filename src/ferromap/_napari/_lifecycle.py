@@ -59,3 +59,17 @@ class ScrollDock(QScrollArea):
 
     def close_dock(self) -> None:
         """Cancel work and remove callbacks (override)."""
+
+
+def disconnect_all(pairs) -> None:
+    """Disconnect every ``(signal, slot)`` pair, ignoring those already gone."""
+    for signal, slot in pairs:
+        try:
+            signal.disconnect(slot)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+
+
+def is_unset(path) -> bool:
+    """Whether a FileEdit value means "nothing chosen" (magicgui gives ``.`` for empty)."""
+    return path is None or str(path).strip() in ("", ".")

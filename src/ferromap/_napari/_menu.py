@@ -20,7 +20,7 @@ from magicgui.widgets import (
     PushButton,
 )
 
-from ferromap._napari._lifecycle import ScrollDock
+from ferromap._napari._lifecycle import ScrollDock, disconnect_all
 from ferromap._napari._runner import Runner, notify_info
 from ferromap._napari._session import show_colorbar
 from ferromap.models.store import DEVICES, SHIPPED
@@ -93,11 +93,8 @@ class _Command(ScrollDock):
     def close_dock(self) -> None:
         """Cancel the running work and stop listening to the viewer."""
         self.runner.close()
-        for signal in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
-            try:
-                signal.disconnect(self._refresh)
-            except (TypeError, ValueError, RuntimeError):
-                pass
+        disconnect_all([(self.viewer.layers.events.inserted, self._refresh),
+                        (self.viewer.layers.events.removed, self._refresh)])
 
 
 class ComMapsCommand(_Command):

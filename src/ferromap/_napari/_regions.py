@@ -14,6 +14,8 @@ import numpy as np
 from qtpy.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QPushButton
 
 from ferromap._napari._detectors import KINDS, Detector, DetectorEditor, VirtualImager
+from ferromap._napari._lifecycle import disconnect_all
+from ferromap._napari._runner import notify_failure
 
 REGION_LAYER = "pattern region"
 
@@ -156,10 +158,7 @@ class ViewTools:
         self.worker = None
         result, name = outcome
         if isinstance(result, Exception):
-            from ferromap._napari._runner import notify_error
-            from ferromap.errors import user_message
-
-            notify_error(user_message(result, "gui"))
+            notify_failure(result)
             return
         self.region = (*result, name)
         self._show_region()
@@ -181,9 +180,5 @@ class ViewTools:
         """Stop the detector tools and drop results still to come."""
         self.editor.close()
         self.imager.close()
-        for signal, slot in ((self.session.results_changed, self._classes),
-                             (self.session.dataset_changed, self._on_dataset)):
-            try:
-                signal.disconnect(slot)
-            except (TypeError, ValueError, RuntimeError):
-                pass
+        disconnect_all([(self.session.results_changed, self._classes),
+                        (self.session.dataset_changed, self._on_dataset)])

@@ -27,6 +27,11 @@ def notify_error(message: str) -> None:
     show_error(f"ferromap: {message}")
 
 
+def notify_failure(exc: BaseException) -> None:
+    """One error notification in the GUI's words."""
+    notify_error(user_message(exc, "gui"))
+
+
 def notify_info(message: str) -> None:
     """One information notification."""
     from napari.utils.notifications import show_info
@@ -119,9 +124,8 @@ class Runner:
 
     def fail(self, exc: BaseException) -> None:
         """Show one error: in the status line and as one notification."""
-        message = user_message(exc, "gui")
-        self.status.value = f"error: {message}"
-        notify_error(message)
+        self.status.value = f"error: {user_message(exc, 'gui')}"
+        notify_failure(exc)
 
     def close(self) -> None:
         """Cancel the running job and drop its outcome."""

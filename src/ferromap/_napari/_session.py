@@ -16,6 +16,7 @@ from psygnal import Signal
 
 from ferromap._napari._inspect import PositionView, inspect_position
 from ferromap._napari._layers import scan_scale
+from ferromap._napari._lifecycle import disconnect_all
 
 ARROW_KEYS = {"Up": (-1, 0), "Down": (1, 0), "Left": (0, -1), "Right": (0, 1)}
 MARKER = "selected position"
@@ -241,12 +242,8 @@ class Session:
         viewer = self.viewer
         while self._on_mouse in viewer.mouse_drag_callbacks:
             viewer.mouse_drag_callbacks.remove(self._on_mouse)
-        for signal, slot in ((viewer.layers.selection.events.active, self._on_active),
-                             (viewer.layers.events.inserted, self._on_inserted),
-                             (viewer.cursor.events.position, self._status)):
-            try:
-                signal.disconnect(slot)
-            except (TypeError, ValueError, RuntimeError):
-                pass
+        disconnect_all([(viewer.layers.selection.events.active, self._on_active),
+                        (viewer.layers.events.inserted, self._on_inserted),
+                        (viewer.cursor.events.position, self._status)])
         for key in ARROW_KEYS:
             viewer.bind_key(key, None, overwrite=True)

@@ -27,7 +27,7 @@ from qtpy.QtCore import Qt, QTimer
 
 from ferromap._napari._layers import com_layers, prediction_layers
 from ferromap._napari._legend import fractions_html, legend_html
-from ferromap._napari._lifecycle import ScrollDock
+from ferromap._napari._lifecycle import ScrollDock, is_unset
 from ferromap._napari._runner import Runner, notify_info
 from ferromap._napari._session import Session
 from ferromap.models.store import DEVICES, SHIPPED
@@ -39,11 +39,6 @@ if TYPE_CHECKING:
 FROM_FILE = "model folder…"
 DIFFRACTION_DOCK = "ferromap diffraction view"
 LABELLING_DOCK = "ferromap label positions"
-
-
-def is_unset(path) -> bool:
-    """Whether a FileEdit value means "nothing chosen" (magicgui gives ``.`` for empty)."""
-    return path is None or str(path).strip() in ("", ".")
 
 
 class PolarizationWidget(ScrollDock):

@@ -72,7 +72,8 @@ def sample_patterns(data, n: int = 64, read_one=None) -> np.ndarray:
     return np.stack([np.asarray(read_one(r, c), np.float32) for r, c in zip(rr, cc)])
 
 
-def plan_detector(sample: np.ndarray, *, remove_hot_pixels: bool = True) -> DetectorPlan:
+def plan_detector(sample: np.ndarray, *, remove_hot_pixels: bool = True,
+                  background: bool = True) -> DetectorPlan:
     """Hot pixels, bright-field disk and background from a sample of patterns.
 
     Parameters
@@ -81,6 +82,8 @@ def plan_detector(sample: np.ndarray, *, remove_hot_pixels: bool = True) -> Dete
         ``(n, k_row, k_col)`` patterns (:func:`sample_patterns`).
     remove_hot_pixels : bool
         Look for hot pixels (else none are assumed).
+    background : bool
+        Estimate the constant background (else it is taken as 0).
 
     Returns
     -------
@@ -93,8 +96,8 @@ def plan_detector(sample: np.ndarray, *, remove_hot_pixels: bool = True) -> Dete
     hot = find_hot_pixels(sample) if remove_hot_pixels else np.zeros(frame, bool)
     mean = np.where(hot, np.nan, np.nanmean(sample, axis=0))
     centre, radius = estimate_bf_disk(np.nan_to_num(mean))
-    background = estimate_background(mean, centre, radius)
-    return DetectorPlan(tuple(int(n) for n in frame), hot, centre, radius, background)
+    level = estimate_background(mean, centre, radius) if background else 0.0
+    return DetectorPlan(tuple(int(n) for n in frame), hot, centre, radius, level)
 
 
 @dataclass

@@ -201,7 +201,8 @@ def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
 
 
 def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
-            descan: str = "plane", progress=None, cancel=None, scheduler=None):
+            descan: str = "plane", background: bool = True, progress=None, cancel=None,
+            scheduler=None):
     """Checks, calibration and pass 1: ``(calibrated dataset, geometry, estimate)``.
 
     Raises
@@ -212,7 +213,8 @@ def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
     check_model_fits(dataset, model)
     if dataset.n_patterns < 1:
         raise FerromapError("the dataset has no scan positions")
-    plan = plan_detector(sample_patterns(dataset.data, read_one=dataset.pattern))
+    plan = plan_detector(sample_patterns(dataset.data, read_one=dataset.pattern),
+                         background=background)
     dataset, estimate = resolve_calibration(dataset, plan, semiangle_mrad)
     info = model.info
     span = model_window(dataset, info.crop_size, info.mrad_per_px, f"model {info.name}")
@@ -235,6 +237,7 @@ def predict_dataset(
     scheduler=None,
     anomaly: AnomalySettings = AnomalySettings(),
     descan: str = "plane",
+    background: bool = True,
     semiangle_mrad: float | None = None,
 ) -> PolarizationMaps:
     """Run a model over every scan position of a lazy dataset.
@@ -255,6 +258,8 @@ def predict_dataset(
         Anomaly score parameters.
     descan : {"plane", "quadratic", "mean"}
         Beam-centre surface (:func:`ferromap.core.descan.fit_descan`).
+    background : bool
+        Subtract the detector's constant background before the CoM (dark counts).
     semiangle_mrad : float, optional
         Convergence semi-angle for the calibration estimate when ``mrad_per_px`` is unknown.
 
@@ -264,7 +269,8 @@ def predict_dataset(
     """
     start = time.perf_counter()
     dataset, geometry, estimate = prepare(dataset, model, semiangle_mrad=semiangle_mrad,
-                                          descan=descan, progress=_staged(progress, 0),
+                                          descan=descan, background=background,
+                                          progress=_staged(progress, 0),
                                           cancel=cancel, scheduler=scheduler)
     out = run(dataset.array(scheduler), PredictKernel(model, geometry), progress=_staged(progress, 1),
               cancel=cancel, scheduler=scheduler)
