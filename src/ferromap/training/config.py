@@ -62,6 +62,7 @@ class TrainConfig:
     bank_positions: int = 256
     bank_repeats: int = 2
     bank_val_every: int = 10
+    bank_val_repeats: int = 4  # scans per held-out entry for prototypes and calibration
     nuisances: dict = field(default_factory=dict)  # overrides of synthesis.Nuisances
     calibrate: bool = True  # fit the confidence temperatures on the validation data
 

@@ -218,17 +218,46 @@ def default_out(config: TrainConfig) -> Path:
     return Path("models") / config.name
 
 
-def _bank_split(config: TrainConfig):
-    from ferromap.training.synthesis import load_bank
+class BankEntries:
+    """The bank's entries, split once into training and validation (every
+    ``bank_val_every``-th index held out); entries the bank gains later (its simulation may
+    still be running) join the training set at the next epoch, never the validation set."""
 
-    entries = load_bank(config.bank)
-    every = max(2, config.bank_val_every)
-    val = [e for i, e in enumerate(entries) if i % every == every - 1]
-    train = [e for i, e in enumerate(entries) if i % every != every - 1]
-    if not train or not val:
-        raise FerromapError(f"the bank in {config.bank} has {len(entries)} entries: too few to "
-                            f"hold every {every}th out for validation")
-    return train, val
+    def __init__(self, config: TrainConfig) -> None:
+        from ferromap.training.synthesis import load_bank
+
+        self.config = config
+        self.every = max(2, config.bank_val_every)
+        entries = load_bank(config.bank)
+        self.val = [e for e in entries if self._held_out(e)]
+        self.train = {e.name: e for e in entries if not self._held_out(e)}
+        if not self.train or not self.val:
+            raise FerromapError(f"the bank in {config.bank} has {len(entries)} entries: too few "
+                                f"to hold every {self.every}th out for validation")
+
+    def _held_out(self, entry) -> bool:
+        return int(entry.name.split("-")[1]) % self.every == self.every - 1
+
+    def validation(self) -> list:
+        """Every held-out entry the bank has now (the calibration uses them all)."""
+        from ferromap.training.synthesis import load_bank
+
+        entries = load_bank(self.config.bank)
+        return [e for e in entries if self._held_out(e)]
+
+    def training(self) -> list:
+        """The training entries, with any the bank gained since the last call."""
+        from pathlib import Path
+
+        from ferromap.training.synthesis import load_bank
+
+        have = set(self.train)
+        new = [p for p in sorted(Path(self.config.bank).glob("entry-*.zarr"))
+               if p.stem not in have and int(p.stem.split("-")[1]) % self.every != self.every - 1]
+        if new:
+            indices = [int(p.stem.split("-")[1]) for p in new]
+            self.train.update({e.name: e for e in load_bank(self.config.bank, indices)})
+        return list(self.train.values())
 
 
 def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | None = None,
@@ -250,7 +279,8 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
 
     seed_everything(config.seed)
     nuisances = nuisances_from_dict(config.nuisances)
-    train_entries, val_entries = _bank_split(config)
+    bank = BankEntries(config)
+    val_entries = bank.val
     size = config.crop_size
     xv, yv, _ = synthesize(val_entries, np.random.default_rng(config.seed + 10_000), size=size,
                            positions=config.bank_positions, repeats=config.bank_repeats,
@@ -260,9 +290,9 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
         xv, yv = augment_batch(xv, yv, ops, np.random.default_rng(config.seed + 20_000))
 
     def epoch_data(epoch: int):
-        return synthesize(train_entries, np.random.default_rng([config.seed, epoch]), size=size,
-                          positions=config.bank_positions, repeats=config.bank_repeats,
-                          nuisances=nuisances)[:2]
+        return synthesize(bank.training(), np.random.default_rng([config.seed, epoch]),
+                          size=size, positions=config.bank_positions,
+                          repeats=config.bank_repeats, nuisances=nuisances)[:2]
 
     device = resolve_device(config.device)
     if config.model == "pca-knn":
@@ -272,13 +302,21 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
                              DEFAULT_MRAD_PER_PX, KNN8)
         net, history, n_train = _fit_bank_torch(config, data, epoch_data, ops, device, progress,
                                                 cancel)
+    val_entries = bank.validation()  # more crystals than at the start, when the bank grew
+    xv, yv, _ = synthesize(val_entries, np.random.default_rng(config.seed + 30_000), size=size,
+                           positions=config.bank_positions, repeats=config.bank_val_repeats,
+                           nuisances=nuisances)
+    if len(ops) > 1:
+        xv, yv = augment_batch(xv, yv, ops, np.random.default_rng(config.seed + 40_000))
+    if config.model != "pca-knn" and config.head == "prototype":
+        _set_prototypes(net, xv, yv, device)
     kind = "pca-knn" if config.model == "pca-knn" else "torch"
     info = ModelInfo(config.name, kind, KNN8, size, DEFAULT_MRAD_PER_PX,
                      architecture={} if kind == "pca-knn" else net.config,
                      symmetry=config.symmetry)
     record = {"config": asdict(config), "n_train_per_epoch": n_train, "n_val": int(len(yv)),
               "history": None if history is None else asdict(history),
-              "bank_entries": {"train": len(train_entries), "validation": len(val_entries)},
+              "bank_entries": {"train": len(bank.train), "validation": len(val_entries)},
               "nuisances": asdict(nuisances)}
     temperatures = {}
     for sym in (False, True):
@@ -331,13 +369,18 @@ def _fit_bank_torch(config, data, epoch_data, ops, device, progress, cancel):
         lr=config.lr, weight_decay=config.weight_decay,
         symmetry_ops=ops if len(ops) > 1 else None, seed=config.seed, device=device,
         progress=progress, cancel=cancel)
-    if config.head == "prototype":
-        net.eval()
-        with torch.no_grad():
-            x = torch.from_numpy(data.crops)[:, None].to(device)
-            emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
-        net.head.set_prototypes(emb, torch.from_numpy(data.labels).to(device))
     return net, history, int(len(first[1]))
+
+
+def _set_prototypes(net, crops: np.ndarray, labels: np.ndarray, device: str) -> None:
+    """Fix the prototype head's inference prototypes: class means of these embeddings."""
+    import torch
+
+    net.eval()
+    with torch.no_grad():
+        x = torch.from_numpy(crops)[:, None].to(device)
+        emb = torch.cat([net(x[s : s + 512]) for s in range(0, len(x), 512)])
+    net.head.set_prototypes(emb, torch.from_numpy(labels).to(device))
 
 
 def _fit_bank_pca(config, epoch_data, ops):
