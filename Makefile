@@ -38,7 +38,13 @@ lint: install
 datasets: install
 	$(PY) scripts/make_datasets.py --out data --group suite bank --bank 120
 
-weights: datasets
+# conv-proto is fine-tuned from the weights of commit 45f211b (the previous shipped model).
+models/conv-proto-previous:
+	mkdir -p $@
+	for f in model.json weights.safetensors; do \
+	  git show 45f211b:src/ferromap/models/weights/conv-proto/$$f > $@/$$f; done
+
+weights: datasets models/conv-proto-previous
 	$(VENV)/bin/ferromap train --config configs/conv-proto.toml --force
 	$(VENV)/bin/ferromap train --config configs/pca-knn.toml --force
 

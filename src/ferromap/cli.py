@@ -206,14 +206,14 @@ def cmd_evaluate(args) -> int:
     from ferromap.models.store import load_model
     from ferromap.training.evaluate import evaluate
 
-    model = load_model(args.model, device=args.device,
-                       symmetrize=False if args.no_symmetrize else None)
+    model = load_model(args.model, device=args.device, symmetrize=_symmetrize(args))
     rows = {}
     for path in args.data:
         ev = evaluate(model, [path])
         rows[path] = ev.to_dict()
         print(f"{Path(path).name}: accuracy {ev.accuracy:.3f} ({ev.n_patterns} patterns), "
-              f"majority class right in {ev.majority_correct}/{ev.n_scans} scans")
+              f"majority class right in {ev.majority_correct}/{ev.n_scans} scans, "
+              f"calibration error {ev.ece:.3f}")
     if args.json:
         from ferromap.io.writers import write_json
 
@@ -246,7 +246,7 @@ def cmd_predict(args) -> int:
     show = not args.quiet
     try:
         maps = run_predict(ds, args.model, device=args.device, precision=args.precision,
-                           symmetrize=False if args.no_symmetrize else None,
+                           symmetrize=_symmetrize(args),
                            descan=args.descan, semiangle_mrad=args.semiangle,
                            progress=StderrProgress("predicting", show), scheduler=client)
     finally:
@@ -268,9 +268,18 @@ def _add_output(p: argparse.ArgumentParser, out_help: str, *, required: bool = T
 
 
 def _add_symmetrize(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-symmetrize", action="store_true",
-                   help="one forward pass per pattern instead of averaging over the model's "
-                   "crystal symmetry (8 orientations for conv-proto): 8x faster, less accurate")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--no-symmetrize", action="store_true",
+                   help="one forward pass per pattern, not an average over the crystal's "
+                   "symmetry orientations")
+    g.add_argument("--symmetrize", action="store_true",
+                   help="average every pattern over the crystal's 8 symmetry orientations "
+                   "(8 passes; the model file says which is the default)")
+
+
+def _symmetrize(args) -> bool | None:
+    """``--symmetrize`` / ``--no-symmetrize``, or ``None``: the model file's default."""
+    return True if args.symmetrize else (False if args.no_symmetrize else None)
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:

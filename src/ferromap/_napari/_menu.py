@@ -22,7 +22,7 @@ from magicgui.widgets import (
 
 from ferromap._napari._lifecycle import ScrollDock, disconnect_all
 from ferromap._napari._runner import Runner, notify_info
-from ferromap._napari._session import show_colorbar
+from ferromap._napari._session import show_colorbar, symmetrize_default
 from ferromap.models.store import DEVICES, SHIPPED
 
 if TYPE_CHECKING:
@@ -132,7 +132,10 @@ class InferenceCommand(_Command):
     def settings(self) -> list:
         self.model = ComboBox(label="model", choices=list(SHIPPED))
         self.device = ComboBox(label="device", choices=list(DEVICES))
-        self.symmetrize = CheckBox(text="average over crystal symmetry", value=True)
+        self.symmetrize = CheckBox(text="average over crystal symmetry",
+                                   value=symmetrize_default(SHIPPED[0]))
+        self.model.changed.connect(lambda name: setattr(self.symmetrize, "value",
+                                                        symmetrize_default(name)))
         return [self.model, self.device, self.symmetrize]
 
     def job(self, ds):

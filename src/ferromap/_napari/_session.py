@@ -56,6 +56,17 @@ def status_text(maps, row: int, col: int) -> str:
             + " ".join(f"{names[i]} {probs[i]:.2f}" for i in top))
 
 
+def symmetrize_default(model: str) -> bool:
+    """Whether a model averages over its symmetry orientations unless told otherwise."""
+    from ferromap.models.store import read_model_info
+
+    try:
+        info = read_model_info(model)
+    except Exception:  # noqa: BLE001 - an unreadable model is reported when it is run
+        return True
+    return info.symmetrize_default and info.symmetry != "none"
+
+
 def show_colorbar(layer) -> None:
     """Show the colour bar of a ferromap image layer that asks for one."""
     if (getattr(layer, "metadata", None) or {}).get("ferromap", {}).get("colorbar"):

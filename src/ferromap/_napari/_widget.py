@@ -29,7 +29,7 @@ from ferromap._napari._layers import com_layers, prediction_layers
 from ferromap._napari._legend import fractions_html, legend_html
 from ferromap._napari._lifecycle import ScrollDock, is_unset
 from ferromap._napari._runner import Runner, notify_info
-from ferromap._napari._session import Session
+from ferromap._napari._session import Session, symmetrize_default
 from ferromap.models.store import DEVICES, SHIPPED
 from ferromap.pipelines.calibration import DEFAULT_SEMIANGLE_MRAD
 
@@ -104,8 +104,8 @@ class PolarizationWidget(ScrollDock):
         self.model_file = FileEdit(label="model folder", mode="d")
         self.device = ComboBox(label="device", choices=list(DEVICES))
         self.gpu = Label(label="GPU", value=_gpu_name())
-        self.symmetrize = CheckBox(text="average over crystal symmetry (8× slower, more accurate)",
-                                   value=True)
+        self.symmetrize = CheckBox(text="average over the crystal's 8 symmetry orientations "
+                                        "(8 passes)", value=symmetrize_default(SHIPPED[0]))
         self.run_button = PushButton(text="Run polarization inference")
         self.cancel_button = PushButton(text="Cancel")
         self.progress = ProgressBar(label="progress", min=0, max=1000, value=0)
@@ -139,6 +139,8 @@ class PolarizationWidget(ScrollDock):
         self.probability_layers.clicked.connect(self.show_probabilities)
         self.show_view.clicked.connect(self.show_diffraction)
         self.show_label_panel.clicked.connect(self.show_labelling)
+        self.model.changed.connect(self._model_default)
+        self.model_file.changed.connect(self._model_default)
 
     def _add_dock(self, name: str, widget, area: str) -> None:
         window = getattr(self.viewer, "window", None)
@@ -306,6 +308,12 @@ class PolarizationWidget(ScrollDock):
             self.rotation.value = round(com_maps.rotation_deg, 2)
             self.flip.value = com_maps.flip
         self.session.show_layers(com_layers(com_maps))
+
+    def _model_default(self, *_args) -> None:
+        try:
+            self.symmetrize.value = symmetrize_default(self._model_name())
+        except ValueError:
+            pass  # no folder chosen yet
 
     def _model_name(self) -> str:
         if self.model.value == FROM_FILE:

@@ -42,19 +42,31 @@ class PcaKnn:
 
     @classmethod
     def fit(cls, crops: np.ndarray, labels: np.ndarray, n_classes: int, *,
-            n_components: int = 20, k: int = 5, seed: int = 0) -> PcaKnn:
-        """Fit on ``(n, S, S)`` normalised crops and their labels."""
+            n_components: int = 20, k: int = 5, seed: int = 0,
+            max_fit: int = 20_000) -> PcaKnn:
+        """Fit on ``(n, S, S)`` normalised crops and their labels.
+
+        The scaler and the PCA axes are fitted on at most ``max_fit`` crops (a random subset);
+        every crop is then projected, in blocks, and kept as a neighbour.
+        """
         from sklearn.decomposition import PCA
         from sklearn.preprocessing import StandardScaler
 
-        x = crops.reshape(len(crops), -1).astype(np.float64)
+        if crops.ndim != 3 or len(crops) != len(labels):
+            raise ValueError("crops must be (n, S, S) with one label each")
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(crops), min(max_fit, len(crops)), replace=False)
+        x = crops[pick].reshape(len(pick), -1).astype(np.float64)
         scaler = StandardScaler().fit(x)
-        xs = scaler.transform(x)
-        pca = PCA(n_components=n_components, random_state=seed).fit(xs)
+        pca = PCA(n_components=n_components, random_state=seed).fit(scaler.transform(x))
         scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-        return cls(scaler.mean_.astype(np.float32), scale.astype(np.float32),
-                   pca.mean_.astype(np.float32), pca.components_.astype(np.float32),
-                   pca.transform(xs).astype(np.float32), labels.astype(np.int64), n_classes, k)
+        model = cls(scaler.mean_.astype(np.float32), scale.astype(np.float32),
+                    pca.mean_.astype(np.float32), pca.components_.astype(np.float32),
+                    np.zeros((0, n_components), np.float32), labels.astype(np.int64),
+                    n_classes, k)
+        model.train_z = np.concatenate([model.transform(crops[s : s + 8192])
+                                        for s in range(0, len(crops), 8192)])
+        return model
 
     def transform(self, crops: np.ndarray) -> np.ndarray:
         """Project ``(n, S, S)`` crops into PCA space."""

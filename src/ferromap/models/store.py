@@ -238,6 +238,20 @@ def shipped_model_path(name: str) -> Path:
     return Path(str(files("ferromap") / "models" / "weights" / name))
 
 
+def read_model_info(name_or_path: str | Path) -> ModelInfo:
+    """The ``model.json`` of a shipped model or a model folder (no weights are read)."""
+    path = shipped_model_path(str(name_or_path)) if str(name_or_path) in SHIPPED \
+        else Path(name_or_path)
+    meta = path / "model.json" if path.is_dir() else None
+    if meta is None or not meta.exists():
+        raise ModelFileError(f"{path}: not a ferromap model folder (no model.json); shipped "
+                             f"models: {', '.join(SHIPPED)}")
+    try:
+        return ModelInfo.from_json(json.loads(meta.read_text()), str(path))
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}/model.json is not valid JSON ({exc})") from None
+
+
 def load_model(name_or_path: str | Path, device: str = "auto", precision: str = "auto",
                symmetrize: bool | None = None) -> LoadedModel:
     """Load a shipped model (``"conv-proto"``, ``"pca-knn"``) or a model folder.
@@ -254,14 +268,7 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
     """
     path = shipped_model_path(str(name_or_path)) if str(name_or_path) in SHIPPED \
         else Path(name_or_path)
-    meta = path / "model.json" if path.is_dir() else None
-    if meta is None or not meta.exists():
-        raise ModelFileError(f"{path}: not a ferromap model folder (no model.json); shipped "
-                             f"models: {', '.join(SHIPPED)}")
-    try:
-        info = ModelInfo.from_json(json.loads(meta.read_text()), str(path))
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path}/model.json is not valid JSON ({exc})") from None
+    info = read_model_info(name_or_path)
     if symmetrize is None:
         symmetrize = info.symmetrize_default
     if info.kind == "pca-knn":

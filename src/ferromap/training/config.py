@@ -65,6 +65,7 @@ class TrainConfig:
     bank_val_repeats: int = 4  # scans per held-out entry for prototypes and calibration
     nuisances: dict = field(default_factory=dict)  # overrides of synthesis.Nuisances
     calibrate: bool = True  # fit the confidence temperatures on the validation data
+    distill_epochs: int = 0  # then distil the orientation average into one pass (distill.py)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:

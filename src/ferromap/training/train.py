@@ -302,6 +302,9 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
                              DEFAULT_MRAD_PER_PX, KNN8)
         net, history, n_train = _fit_bank_torch(config, data, epoch_data, ops, device, progress,
                                                 cancel)
+    if config.distill_epochs and kind_of(config) == "torch" and len(ops) > 1:
+        _set_prototypes(net, xv, yv, device)  # the teacher predicts with fixed prototypes
+        net = _distilled(config, net, epoch_data, device, progress, cancel, size)
     val_entries = bank.validation()  # more crystals than at the start, when the bank grew
     xv, yv, _ = synthesize(val_entries, np.random.default_rng(config.seed + 30_000), size=size,
                            positions=config.bank_positions, repeats=config.bank_val_repeats,
@@ -313,7 +316,8 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
     kind = "pca-knn" if config.model == "pca-knn" else "torch"
     info = ModelInfo(config.name, kind, KNN8, size, DEFAULT_MRAD_PER_PX,
                      architecture={} if kind == "pca-knn" else net.config,
-                     symmetry=config.symmetry)
+                     symmetry=config.symmetry,
+                     symmetrize_default=not (config.distill_epochs and kind == "torch"))
     record = {"config": asdict(config), "n_train_per_epoch": n_train, "n_val": int(len(yv)),
               "history": None if history is None else asdict(history),
               "bank_entries": {"train": len(bank.train), "validation": len(val_entries)},
@@ -339,6 +343,25 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
         if kind == "torch":
             model.net = model.net.to(model.device)
     return model, record
+
+
+def kind_of(config: TrainConfig) -> str:
+    """``"pca-knn"`` or ``"torch"``."""
+    return "pca-knn" if config.model == "pca-knn" else "torch"
+
+
+def _distilled(config, net, epoch_data, device, progress, cancel, size):
+    """The network, distilled to reproduce its own eight-orientation average in one pass."""
+    from ferromap.classes import KNN8
+    from ferromap.models.store import LoadedModel, ModelInfo
+    from ferromap.training.distill import distill
+
+    info = ModelInfo(config.name, "torch", KNN8, size, None, architecture=net.config,
+                     symmetry=config.symmetry)
+    teacher = LoadedModel(info, net, device, symmetrize=True)
+    return distill(teacher, lambda e: epoch_data(1000 + e), epochs=config.distill_epochs,
+                   lr=config.lr / 2, batch_size=config.batch_size, seed=config.seed,
+                   progress=progress, cancel=cancel)
 
 
 def _fit_bank_torch(config, data, epoch_data, ops, device, progress, cancel):
