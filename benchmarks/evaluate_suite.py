@@ -11,8 +11,8 @@ default symmetry averaging (``:1`` after a path: one pass) and its calibrated co
 background subtraction), to measure what it recovers.
 Per model and set: per-pattern accuracy, the scans whose majority class is right, the
 expected calibration error (ECE) and the reliability diagram. Results go to
-``benchmarks/results/suite_NAME.json``; the table to docs/benchmark.md (between markers) and
-stdout; the reliability diagram to docs/reliability.png.
+``benchmarks/results/suite_NAME.json``; the table to docs/benchmark.md and README.md (between
+markers) and stdout; the reliability diagram to docs/reliability.png.
 
 The default models are the shipped ones and the previous shipped conv-proto
 (``models/conv-proto-previous``, the weights of commit 45f211b).
@@ -62,6 +62,12 @@ def evaluate_model(name: str, spec: str, data: Path) -> dict:
             "calibrated": model.info.calibrated, "results": rows}
 
 
+def _path_of(spec: str) -> tuple:
+    """A model spec with its path resolved (the same model whatever the working directory)."""
+    path, *flags = spec.split(":")
+    return (str(Path(path).resolve()) if Path(path).exists() else path, *flags)
+
+
 def table(results: list[dict]) -> str:
     head = "| model | " + " | ".join(LABELS[s] for s in SETS) + " |"
     lines = [head, "|---|" + "---|" * len(SETS)]
@@ -103,16 +109,18 @@ def reliability_figure(results: list[dict], path: Path) -> None:
 
 
 def write_docs(results: list[dict]) -> None:
-    doc = ROOT / "docs" / "benchmark.md"
-    text = doc.read_text() if doc.exists() else ""
+    """The table into docs/benchmark.md and README.md, between the suite markers."""
+    dates = ", ".join(sorted({r.get("date", time.strftime("%Y-%m-%d")) for r in results}))
     block = (f"{BEGIN}\n{table(results)}\n\nPer-pattern accuracy; in brackets the 8 "
              f"single-direction scans whose majority class is right. `python "
-             f"benchmarks/evaluate_suite.py`, {time.strftime('%Y-%m-%d')}.\n{END}")
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text + "\n\n" + block + "\n"
-    doc.write_text(text)
+             f"benchmarks/evaluate_suite.py`, measured {dates}.\n{END}")
+    for doc in (ROOT / "docs" / "benchmark.md", ROOT / "README.md"):
+        text = doc.read_text() if doc.exists() else ""
+        if BEGIN in text:
+            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        elif doc.name == "benchmark.md":
+            text = text + "\n\n" + block + "\n"
+        doc.write_text(text)
 
 
 def main() -> None:
@@ -120,13 +128,19 @@ def main() -> None:
     ap.add_argument("--model", action="append", help="NAME=PATH[:1] (repeatable)")
     ap.add_argument("--data", default=str(ROOT / "data"))
     ap.add_argument("--table-only", action="store_true", help="rebuild the table from JSON")
+    ap.add_argument("--reuse", action="append", default=[], metavar="NAME",
+                    help="take this model's row from its saved JSON (same spec) instead of "
+                         "measuring it again; the table keeps each row's date")
     args = ap.parse_args()
     specs = [m.split("=", 1) for m in (args.model or DEFAULT_MODELS)]
     results = []
     for name, spec in specs:
         out = RESULTS / f"suite_{name.replace(' ', '_')}.json"
-        if args.table_only:
-            results.append(json.loads(out.read_text()))
+        if args.table_only or name in args.reuse:
+            saved = json.loads(out.read_text())
+            if _path_of(saved.get("spec", "")) != _path_of(spec):
+                raise SystemExit(f"{out.name} was measured with {saved.get('spec')!r}, not {spec!r}")
+            results.append(saved)
             continue
         result = evaluate_model(name, spec, Path(args.data))
         save_result(out.stem, result)

@@ -16,6 +16,7 @@ SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
            ["bench_distributed.py"],
            # these need `make datasets` (the evaluation suite):
            ["evaluate_suite.py"], ["bench_anomaly.py"],
+           ["readme_tables.py"],  # README's performance table from the results above
            ]
 # The earlier studies (ablation_training.py, symmetry_study.py, evaluate_models.py,
 # labelling_study.py) need the earlier sets: python scripts/make_datasets.py --group legacy

@@ -65,3 +65,13 @@ def test_symmetry_needs_directed_classes(tmp_path, toy):
     other = ClassSet(tuple(f"c{i}" for i in range(8)), (None,) * 8)
     with pytest.raises(FerromapError, match="closed under"):
         train_model(config(tmp_path, "x", symmetry="d4"), labelled(toy, other))
+
+
+def test_held_out_bank_entries_hold_both_directions():
+    """The bank alternates RM (even index) and RU (odd): a validation set of one parity would
+    leave four classes without a prototype."""
+    from ferromap.training.train import held_out
+
+    picked = [i for i in range(56) if held_out(i, 14)]
+    assert picked == [12, 13, 26, 27, 40, 41, 54, 55]
+    assert {i % 2 for i in picked} == {0, 1}

@@ -32,8 +32,9 @@ class TrainConfig:
     ``train`` lists labelled datasets; or ``bank`` names a folder of simulation-bank entries
     (:mod:`ferromap.simulate.bank`) from which every epoch draws fresh experiment-like scans
     (:mod:`ferromap.training.synthesis`): ``bank_positions`` positions of ``bank_repeats``
-    scans per entry, with ``nuisances`` overriding the nuisance ranges; every
-    ``bank_val_every``-th entry is held out for validation and calibration.
+    scans per entry, with ``nuisances`` overriding the nuisance ranges; of every
+    ``bank_val_every`` consecutive entries the last two (one per polarization direction of
+    the bank) are held out for validation and calibration.
     """
 
     train: list[str] = field(default_factory=list)

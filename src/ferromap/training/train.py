@@ -218,16 +218,24 @@ def default_out(config: TrainConfig) -> Path:
     return Path("models") / config.name
 
 
+def held_out(index: int, every: int) -> bool:
+    """Whether bank entry ``index`` is a validation entry: the last two of every ``every``
+    (one of each of the bank's two directions)."""
+    return index % every >= every - 2
+
+
 class BankEntries:
-    """The bank's entries, split once into training and validation (every
-    ``bank_val_every``-th index held out); entries the bank gains later (its simulation may
-    still be running) join the training set at the next epoch, never the validation set."""
+    """The bank's entries, split once into training and validation (of every
+    ``bank_val_every`` consecutive indices the last two are held out: the bank alternates its
+    two polarization directions, so the held-out entries hold both); entries the bank gains
+    later (its simulation may still be running) join the training set at the next epoch,
+    never the validation set."""
 
     def __init__(self, config: TrainConfig) -> None:
         from ferromap.training.synthesis import load_bank
 
         self.config = config
-        self.every = max(2, config.bank_val_every)
+        self.every = max(3, config.bank_val_every)
         entries = load_bank(config.bank)
         self.val = [e for e in entries if self._held_out(e)]
         self.train = {e.name: e for e in entries if not self._held_out(e)}
@@ -236,7 +244,7 @@ class BankEntries:
                                 f"to hold every {self.every}th out for validation")
 
     def _held_out(self, entry) -> bool:
-        return int(entry.name.split("-")[1]) % self.every == self.every - 1
+        return held_out(int(entry.name.split("-")[1]), self.every)
 
     def validation(self) -> list:
         """Every held-out entry the bank has now (the calibration uses them all)."""
@@ -253,7 +261,7 @@ class BankEntries:
 
         have = set(self.train)
         new = [p for p in sorted(Path(self.config.bank).glob("entry-*.zarr"))
-               if p.stem not in have and int(p.stem.split("-")[1]) % self.every != self.every - 1]
+               if p.stem not in have and not held_out(int(p.stem.split("-")[1]), self.every)]
         if new:
             indices = [int(p.stem.split("-")[1]) for p in new]
             self.train.update({e.name: e for e in load_bank(self.config.bank, indices)})
@@ -399,6 +407,11 @@ def _set_prototypes(net, crops: np.ndarray, labels: np.ndarray, device: str) -> 
     """Fix the prototype head's inference prototypes: class means of these embeddings."""
     import torch
 
+    missing = sorted(set(range(net.head.n_classes)) - set(np.unique(labels).tolist()))
+    if missing:  # a missing class would get no prototype, and could never be predicted
+        raise FerromapError(f"the validation crops hold no example of class(es) {missing}: "
+                            "cannot place their prototypes")
+
     net.eval()
     with torch.no_grad():
         x = torch.from_numpy(crops)[:, None].to(device)
@@ -418,3 +431,4 @@ def _fit_bank_pca(config, epoch_data, ops):
         x, y = augment_batch(x, y, ops, np.random.default_rng(config.seed))
     kwargs = {k: v for k, v in config.encoder_kwargs.items() if k in ("n_components", "k")}
     return PcaKnn.fit(x, y, 8, seed=config.seed, **kwargs)
+

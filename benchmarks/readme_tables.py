@@ -1,0 +1,168 @@
+"""README's performance table, built from the benchmark results (benchmarks/results/*.json).
+
+    python benchmarks/readme_tables.py
+
+Every row names the benchmark that measured it and the reference measured in the same run.
+A result that is missing (e.g. no GPU was available) is said so in its row, not guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _common import RESULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- performance table: begin -->", "<!-- performance table: end -->"
+DELTAS = "<!-- suite deltas: begin -->", "<!-- suite deltas: end -->"
+
+
+def _load(name: str, key: str | None = None) -> dict | None:
+    """A result, or ``None`` when it is missing or older than its script (lacks ``key``)."""
+    path = RESULTS / f"{name}.json"
+    result = json.loads(path.read_text()) if path.exists() else None
+    return None if result is None or (key and key not in result) else result
+
+
+def _com_rows(com: dict | None, memory: dict | None) -> list[str]:
+    if com is None:
+        return ["| `ferromap com`, whole process | not measured by the current script | | "
+                "`bench_com.py` |"]
+    rows = [f"| `ferromap com`, whole process, {com['dataset']} | "
+            f"{com['ferromap_com_process_s']} s, **{com['ratio_cli_over_sum']}×** the "
+            f"streaming sum | a numpy streaming sum of the same file in its own process: "
+            f"{com['streaming_sum_process_s']} s (target ≥ 0.5×, goal 0.8×) | "
+            f"`bench_com.py`, {com['date']} |",
+            f"| CoM kernel, threads | {com['kernel_all_threads_s']} s with all threads, "
+            f"{com['kernel_one_thread_s']} s with one ({com['threads_speedup']}×) | the same "
+            f"kernel, one thread | `bench_com.py`, {com['date']} |",
+            f"| `center_of_mass(np.load(f, mmap_mode='r'))` | {com['python_api_memmap_s']} s "
+            f"| as above | `bench_com.py`, {com['date']} |"]
+    if memory is not None:
+        rows.append(f"| `ferromap com` peak memory, {memory['dataset']} | "
+                    f"{memory['peak_rss_GiB']} GiB RSS | {memory['import_only_rss_GiB']} GiB "
+                    f"for importing ferromap alone | `bench_memory.py`, {memory['date']} |")
+    return rows
+
+
+def _inference_rows(inf: dict | None) -> list[str]:
+    if inf is None:
+        return ["| `ferromap predict`, whole process | not measured by the current script | | "
+                "`bench_inference.py` |"]
+    ref = inf["reference_published_conv_fp32_forward_patterns_per_s"]
+    where = f"`bench_inference.py`, {inf['date']}"
+    rows = [f"| default `ferromap predict` conv-proto ({inf['conv-proto_symmetry_passes']} "
+            f"pass{'es' if inf['conv-proto_symmetry_passes'] > 1 else ''}), whole process, "
+            f"{inf['dataset']} | {inf['end_to_end_conv-proto_default_patterns_per_s']} "
+            f"patterns/s, **{inf['end_to_end_conv-proto_default_ratio_to_published_forward']}"
+            f"×** | one fp32 forward of the published Conv per pattern, batch 32: {ref} "
+            f"patterns/s | {where} |",
+            f"| conv-proto averaged over 8 orientations | "
+            f"{inf['end_to_end_conv-proto_8_orientations_patterns_per_s']} patterns/s | as above "
+            f"| {where} |",
+            f"| default pca-knn | {inf['end_to_end_pca-knn_default_patterns_per_s']} patterns/s"
+            f", {inf['end_to_end_pca-knn_default_ratio_to_published_forward']}× | as above | "
+            f"{where} |"]
+    if "big_128x128x256x256_default_seconds" in inf:
+        rows.append(f"| 2 GiB (128×128×256×256) to written maps, default | "
+                    f"{inf['big_128x128x256x256_default_seconds']} s (8 orientations: "
+                    f"{inf.get('big_128x128x256x256_8_orientations_seconds', '–')} s) | target "
+                    f"< 30 s | {where} |")
+    return rows
+
+
+def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list[str]:
+    rows = [] if click is not None else [
+        "| click → pattern, virtual detector image | not measured by the current script | | "
+        "`bench_click_latency.py` |"]
+    if click is not None:
+        rows.append(f"| click → pattern in the diffraction view, 2 GiB file | median "
+                    f"{click['median_ms']} ms, p95 {click['p95_ms']} ms | reading the pattern "
+                    f"alone: {click['pattern_read_only_ms']} ms (target ≤ 50 ms) | "
+                    f"`bench_click_latency.py`, {click['date']} |")
+        rows.append(f"| virtual detector image, 128×128 scan | exact {click['detector_exact_s']}"
+                    f" s, preview {click['detector_preview_s']} s (every "
+                    f"{click['preview_step']}th position) | target ≤ 0.5 s | "
+                    f"`bench_click_latency.py`, {click['date']} |")
+    if dist is None:
+        rows.append("| 512×512 predict on a LocalCluster | not measured | | "
+                    "`bench_distributed.py` |")
+    else:
+        peaks = ", ".join(f"{v} GiB" for v in dist["peak_rss_per_worker_gib"].values())
+        rows.append(f"| predict {dist['dataset']} on a LocalCluster ({dist['workers']} workers "
+                    f"× {dist['threads_per_worker']} thread) | {dist['distributed_seconds']} s, "
+                    f"peak RSS per worker {peaks}; labels identical to local: "
+                    f"{'yes' if dist['labels_identical'] else '**no**'} | local threads: "
+                    f"{dist['local_threads_seconds']} s | `bench_distributed.py`, "
+                    f"{dist['date']} |")
+    if gpu is None:
+        rows.append("| CUDA inference | **not measured**: no GPU was lent to this project's "
+                    "sessions; `benchmarks/gpu_check.sh` is ready (≤ 5 min) | | "
+                    "`gpu_check.sh` |")
+    else:
+        rows.append(f"| CUDA inference end to end ({gpu.get('cuda_device')}) | "
+                    f"{gpu.get('end_to_end_patterns_per_s')} patterns/s | CPU labels agree: "
+                    f"{gpu.get('label_agreement_with_cpu')} | `gpu_check.sh`, {gpu['date']} |")
+    return rows
+
+
+def deltas_table() -> str:
+    """What each nuisance costs and what the preprocessing recovers.
+
+    Per-pattern accuracy points on the suite (``evaluate_suite.py``): the cost is the shipped
+    conv-proto's clean accuracy minus its accuracy on the set; preprocessing is the previous
+    model with the descan surface and background subtraction minus the same model without
+    them.
+    """
+    from evaluate_suite import LABELS, SETS
+
+    new = _load("suite_conv-proto")
+    raw = _load("suite_previous_conv-proto,_no_preprocessing")
+    if new is None or raw is None or Path(raw["spec"].split(":")[0]).name != "conv-proto-previous":
+        return "(run benchmarks/evaluate_suite.py for the shipped and the raw rows)"
+
+    def acc(r, s):
+        return 100 * r["results"][s]["accuracy"]
+
+    lines = ["| set | what the nuisance costs | what preprocessing recovers |", "|---|---|---|"]
+    for s in SETS[1:]:
+        lines.append(f"| {LABELS[s]} | {acc(new, s) - acc(new, 'suite-clean'):+.1f} | "
+                     f"{acc(new, s) - acc(raw, s):+.1f} |")
+    return "\n".join(lines) + ("\n\nPer-pattern accuracy points: the cost is the shipped "
+                               "conv-proto's accuracy on the set minus its clean accuracy; "
+                               "preprocessing is the previous model with minus without the "
+                               "descan surface and background subtraction (the shipped weights "
+                               "are the previous weights). "
+                               "`benchmarks/readme_tables.py` from the suite results.")
+
+
+def _replace(text: str, markers: tuple[str, str], body: str) -> str:
+    begin, end = markers
+    if begin not in text:
+        raise SystemExit(f"README.md has no {begin} marker")
+    return text[: text.index(begin)] + f"{begin}\n{body}\n{end}" + \
+        text[text.index(end) + len(end):]
+
+
+def performance_table() -> str:
+    """The README's performance table, as markdown."""
+    lines = ["| what | measured | reference (same run) | benchmark |", "|---|---|---|---|"]
+    lines += _com_rows(_load("com_throughput", "ferromap_com_process_s"), _load("com_memory"))
+    lines += _inference_rows(_load("inference", "end_to_end_conv-proto_default_patterns_per_s"))
+    lines += _other_rows(_load("click_latency", "detector_exact_s"), _load("distributed"),
+                         _load("gpu_check"))
+    machine = (_load("com_memory") or {}).get("machine", "this machine")
+    return "\n".join(lines) + f"\n\nMeasured on {machine} (no GPU)."
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = _replace(readme.read_text(), (BEGIN, END), performance_table())
+    text = _replace(text, DELTAS, deltas_table())
+    readme.write_text(text)
+    print(text[text.index(DELTAS[0]):])
+
+
+if __name__ == "__main__":
+    main()
