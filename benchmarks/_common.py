@@ -48,6 +48,15 @@ def make_npy(path: Path, scan: tuple[int, int], k: int) -> Path:
     return path
 
 
+def replace_block(text: str, begin: str, end: str, body: str) -> str | None:
+    """``text`` with what lies between the markers ``begin`` and ``end`` replaced by ``body``
+    (``None`` when ``text`` has no ``begin`` marker)."""
+    if begin not in text:
+        return None
+    return text[: text.index(begin)] + f"{begin}\n{body}\n{end}" + \
+        text[text.index(end) + len(end):]
+
+
 def save_result(name: str, result: dict) -> Path:
     """Print and store a benchmark result as JSON (README figures come from these files)."""
     RESULTS.mkdir(exist_ok=True)

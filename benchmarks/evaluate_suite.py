@@ -25,7 +25,7 @@ import json
 import time
 from pathlib import Path
 
-from _common import RESULTS, save_result
+from _common import RESULTS, replace_block, save_result
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,16 +111,16 @@ def reliability_figure(results: list[dict], path: Path) -> None:
 def write_docs(results: list[dict]) -> None:
     """The table into docs/benchmark.md and README.md, between the suite markers."""
     dates = ", ".join(sorted({r.get("date", time.strftime("%Y-%m-%d")) for r in results}))
-    block = (f"{BEGIN}\n{table(results)}\n\nPer-pattern accuracy; in brackets the 8 "
-             f"single-direction scans whose majority class is right. `python "
-             f"benchmarks/evaluate_suite.py`, measured {dates}.\n{END}")
+    body = (f"{table(results)}\n\nPer-pattern accuracy; in brackets the 8 single-direction "
+            f"scans whose majority class is right. `python benchmarks/evaluate_suite.py`, "
+            f"measured {dates}.")
     for doc in (ROOT / "docs" / "benchmark.md", ROOT / "README.md"):
         text = doc.read_text() if doc.exists() else ""
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        elif doc.name == "benchmark.md":
-            text = text + "\n\n" + block + "\n"
-        doc.write_text(text)
+        new = replace_block(text, BEGIN, END, body)
+        if new is None and doc.name == "benchmark.md":
+            new = f"{text}\n\n{BEGIN}\n{body}\n{END}\n"
+        if new is not None:
+            doc.write_text(new)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _common import RESULTS
+from _common import RESULTS, replace_block
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- performance table: begin -->", "<!-- performance table: end -->"
@@ -73,18 +73,19 @@ def _inference_rows(inf: dict | None) -> list[str]:
 
 
 def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list[str]:
-    rows = [] if click is not None else [
-        "| click → pattern, virtual detector image | not measured by the current script | | "
-        "`bench_click_latency.py` |"]
-    if click is not None:
-        rows.append(f"| click → pattern in the diffraction view, 2 GiB file | median "
-                    f"{click['median_ms']} ms, p95 {click['p95_ms']} ms | reading the pattern "
-                    f"alone: {click['pattern_read_only_ms']} ms (target ≤ 50 ms) | "
-                    f"`bench_click_latency.py`, {click['date']} |")
-        rows.append(f"| virtual detector image, 128×128 scan | exact {click['detector_exact_s']}"
-                    f" s, preview {click['detector_preview_s']} s (every "
-                    f"{click['preview_step']}th position) | target ≤ 0.5 s | "
-                    f"`bench_click_latency.py`, {click['date']} |")
+    if click is None:
+        rows = ["| click → pattern, virtual detector image | not measured by the current "
+                "script | | `bench_click_latency.py` |"]
+    else:
+        every = "all positions" if click["preview_step"] == 1 else \
+            f"every {click['preview_step']}th position"
+        rows = [f"| click → pattern in the diffraction view, 2 GiB file | median "
+                f"{click['median_ms']} ms, p95 {click['p95_ms']} ms | reading the pattern "
+                f"alone: {click['pattern_read_only_ms']} ms (target ≤ 50 ms) | "
+                f"`bench_click_latency.py`, {click['date']} |",
+                f"| virtual detector image, 128×128 scan | exact {click['detector_exact_s']} "
+                f"s, preview {click['detector_preview_s']} s ({every}) | target ≤ 0.5 s | "
+                f"`bench_click_latency.py`, {click['date']} |"]
     if dist is None:
         rows.append("| 512×512 predict on a LocalCluster | not measured | | "
                     "`bench_distributed.py` |")
@@ -111,9 +112,9 @@ def deltas_table() -> str:
     """What each nuisance costs and what the preprocessing recovers.
 
     Per-pattern accuracy points on the suite (``evaluate_suite.py``): the cost is the shipped
-    conv-proto's clean accuracy minus its accuracy on the set; preprocessing is the previous
-    model with the descan surface and background subtraction minus the same model without
-    them.
+    conv-proto's accuracy on the set minus its clean accuracy; what preprocessing recovers
+    is its accuracy with the descan surface and background subtraction minus without them
+    (the shipped weights are the previous weights, whose raw row that is).
     """
     from evaluate_suite import LABELS, SETS
 
@@ -138,11 +139,10 @@ def deltas_table() -> str:
 
 
 def _replace(text: str, markers: tuple[str, str], body: str) -> str:
-    begin, end = markers
-    if begin not in text:
-        raise SystemExit(f"README.md has no {begin} marker")
-    return text[: text.index(begin)] + f"{begin}\n{body}\n{end}" + \
-        text[text.index(end) + len(end):]
+    new = replace_block(text, *markers, body)
+    if new is None:
+        raise SystemExit(f"README.md has no {markers[0]} marker")
+    return new
 
 
 def performance_table() -> str:

@@ -75,3 +75,19 @@ def test_held_out_bank_entries_hold_both_directions():
     picked = [i for i in range(56) if held_out(i, 14)]
     assert picked == [12, 13, 26, 27, 40, 41, 54, 55]
     assert {i % 2 for i in picked} == {0, 1}
+
+
+def test_prototypes_need_every_class():
+    """A class absent from the crops would get a NaN prototype and never be predicted."""
+    import torch
+
+    from ferromap.models.network import PolarizationNet
+    from ferromap.training.train import _set_prototypes
+
+    torch.manual_seed(0)
+    net = PolarizationNet("conv", "prototype", KNN8, {"size": 16})
+    crops = np.random.default_rng(0).random((16, 16, 16)).astype(np.float32)
+    with pytest.raises(FerromapError, match=r"no example of class\(es\) \[0, 2, 4, 6\]"):
+        _set_prototypes(net, crops, np.arange(16) % 4 * 2 + 1, "cpu")
+    _set_prototypes(net, crops, np.arange(16) % 8, "cpu")
+    assert torch.isfinite(net.head.prototypes).all()
