@@ -4,8 +4,13 @@
 
 Opens a 128×128×256×256 uint16 .npy with *File > Open* (the ferromap reader), docks
 *Plugins > ferromap > Polarization mapping* and sends 100 real left clicks to the canvas at
-random scan positions, timing click → pattern read → diffraction view drawn (``canvas.draw``).
-Reference in the same run: reading the same patterns alone. Then an annular dark-field
+random scan positions, timing click → pattern read → the new pattern painted on the
+diffraction view (blitted, or a full draw where the contrast or axes had to change; both are
+counted). References in the same run: reading the same patterns alone, and repainting one
+small label of the docked panel (``QWidget.repaint``): the floor any widget repaint in the
+napari window costs here, where Xvfb composes the OpenGL window in software. The ≤ 50 ms
+target assumes a GPU-drawn desktop; this floor says how much of the median is the
+compositor's. Then an annular dark-field
 detector is moved on the diffraction view: the time from release to the exact navigation
 image (128×128 positions from the page cache) and to the subsampled preview while dragging.
 Targets: click median <= 50 ms; exact detector image <= 0.5 s.
@@ -52,16 +57,25 @@ def main() -> None:
     canvas = viewer.window._qt_viewer.canvas.native
     camera = viewer.scene.camera
     view = widget.diffraction
-    times = []
+    times, full = [], 0
     for r, c in positions:
         y, x = ((np.array([r, c]) - np.asarray(camera.center[-2:])) * camera.zoom
                 + np.array([canvas.height(), canvas.width()]) / 2)
         t = time.perf_counter()
         QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                          QPoint(int(round(x)), int(round(y))))
-        view.canvas.draw()
+        if view.full_draw_pending:  # the deferred full draw, painted now
+            full += 1
+            view.canvas.draw()
+            view.canvas.repaint()
         times.append((time.perf_counter() - t) * 1e3)
-    assert (view.current.row, view.current.col) == tuple(positions[-1])
+        assert (view.current.row, view.current.col) == (r, c)
+        app.processEvents()  # the marker and the viewer canvas, between clicks
+    floor = []
+    for _ in range(50):
+        t = time.perf_counter()
+        view.heading.repaint()
+        floor.append((time.perf_counter() - t) * 1e3)
     tools = view.tools
     detector = Detector("adf", (128.0, 128.0), 90.0, 40.0)
     timings = {}
@@ -79,6 +93,8 @@ def main() -> None:
         "median_ms": round(float(np.median(times)), 1),
         "p95_ms": round(float(np.percentile(times, 95)), 1),
         "pattern_read_only_ms": round(read_ms, 2), "target_ms": 50,
+        "label_repaint_floor_ms": round(float(np.median(floor)), 1),
+        "clicks_with_full_draw": full, "clicks": len(positions),
         "detector_exact_s": round(timings["exact"], 3), "detector_target_s": 0.5,
         "detector_preview_s": round(timings["preview"], 3), "preview_step": step,
     })

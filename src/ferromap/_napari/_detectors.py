@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from matplotlib.patches import Circle
 
+from ferromap._napari._diffraction import OVERLAY
+
 KINDS = {"none": "no detector", "bf": "bright field (disk)", "abf": "annular bright field",
          "adf": "annular dark field", "com": "CoM detector (disk)", "mask": "free-hand mask"}
 PREVIEW_POSITIONS = 64 * 64
@@ -92,7 +94,7 @@ class DetectorEditor:
             self.lasso = LassoSelector(self.view.ax, self._lassoed)
         elif detector is not None:
             self._draw()
-        self.view.canvas.draw_idle()
+        self.view.refresh()
 
     def _draw(self) -> None:
         d, view = self.detector, self.view
@@ -104,14 +106,15 @@ class DetectorEditor:
 
             pts = [view.axes_from_px(v) for v in d.vertices]
             self.patches.append(view.ax.add_patch(Polygon(pts, fill=False, color="deepskyblue",
-                                                          lw=1.5)))
+                                                          lw=1.5, **OVERLAY)))
             return
         x, y = view.axes_from_px(d.centre)
         k = view.scale()
         for radius in (d.outer, d.inner):
             if radius > 0:
                 self.patches.append(view.ax.add_patch(Circle((x, y), radius * k, fill=False,
-                                                             color="deepskyblue", lw=1.5)))
+                                                             color="deepskyblue", lw=1.5,
+                                                             **OVERLAY)))
 
     # -- mouse ------------------------------------------------------------------------------------
     def _press(self, event) -> None:
@@ -144,7 +147,7 @@ class DetectorEditor:
                 d = replace(d, inner=float(np.clip(dist, 0.0, d.outer - 0.5)))
         self.detector = d
         self._draw()
-        self.view.canvas.draw_idle()
+        self.view.refresh()
         now = time.monotonic()
         if now - self._last > THROTTLE_S:
             self._last = now
@@ -162,7 +165,7 @@ class DetectorEditor:
             self.lasso.disconnect_events()
             self.lasso = None
             self._draw()
-            self.view.canvas.draw_idle()
+            self.view.refresh()
             self.on_change(self.detector, True)
 
     def close(self) -> None:

@@ -219,8 +219,8 @@ class Session:
         row, col = int(np.clip(row, 0, rows - 1)), int(np.clip(col, 0, cols - 1))
         self.position = (row, col)
         view = inspect_position(self.dataset, row, col, self.maps, self.com_maps)
+        self.position_changed.emit(view)  # the pattern first: the marker repaints later
         self._move_marker(row, col)
-        self.position_changed.emit(view)
         return view
 
     def _move_marker(self, row: int, col: int) -> None:
