@@ -88,7 +88,8 @@ def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list
                 f"(target ≤ 50 ms) | "
                 f"`bench_click_latency.py`, {click['date']} |",
                 f"| virtual detector image, 128×128 scan | exact {click['detector_exact_s']} "
-                f"s, preview {click['detector_preview_s']} s ({every}) | target ≤ 0.5 s | "
+                f"s, preview {click['detector_preview_s']} s ({every}) | the sums alone: "
+                f"{click.get('detector_exact_sums_only_s', '–')} s (target ≤ 0.5 s) | "
                 f"`bench_click_latency.py`, {click['date']} |"]
     if dist is None:
         rows.append("| 512×512 predict on a LocalCluster | not measured | | "

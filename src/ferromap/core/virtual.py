@@ -114,6 +114,8 @@ def virtual_image(
 ) -> np.ndarray:
     """Sum of each pattern over a detector mask (virtual BF, ADF, ...).
 
+    Only the mask's bounding box of detector pixels is read.
+
     Parameters
     ----------
     data : array_like or dask.array.Array
@@ -132,6 +134,21 @@ def virtual_image(
     if np.shape(mask) != tuple(data.shape[2:]):
         raise ValueError(f"mask has shape {np.shape(mask)}; the patterns are "
                          f"{tuple(data.shape[2:])}")
-    matrix = np.asarray(mask, dtype=np.float64).reshape(-1, 1)
-    return linear_statistics(data, {"image": matrix}, progress=progress, cancel=cancel,
-                             scheduler=scheduler)["image"][..., 0]
+    rows, cols = _support(np.asarray(mask), data)
+    matrix = np.asarray(mask, dtype=np.float64)[rows, cols].reshape(-1, 1)
+    return linear_statistics(data[:, :, rows, cols], {"image": matrix}, progress=progress,
+                             cancel=cancel, scheduler=scheduler)["image"][..., 0]
+
+
+def _support(mask: np.ndarray, data) -> tuple[slice, slice]:
+    """The bounding box of the mask's non-zero pixels: only those detector rows and columns
+    are read (a bright-field disk is a small part of the frame). Only where slicing is lazy
+    (numpy views, dask); h5py or zarr would read the slice at once."""
+    import dask.array as da
+
+    if not isinstance(data, (np.ndarray, da.Array)):
+        return slice(None), slice(None)
+    nz_rows, nz_cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(nz_rows):
+        return slice(0, 1), slice(0, 1)  # an empty detector: zeros, from one pixel
+    return slice(nz_rows[0], nz_rows[-1] + 1), slice(nz_cols[0], nz_cols[-1] + 1)
