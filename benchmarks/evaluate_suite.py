@@ -44,7 +44,7 @@ DEFAULT_MODELS = ["conv-proto=conv-proto", "conv-proto 1 pass=conv-proto:1",
 BEGIN, END = "<!-- suite table: begin -->", "<!-- suite table: end -->"
 
 
-def evaluate_model(name: str, spec: str, data: Path) -> dict:
+def evaluate_model(name: str, spec: str, data: Path, sets: list[str] = SETS) -> dict:
     from ferromap.models import load_model
     from ferromap.training.evaluate import evaluate
 
@@ -52,7 +52,7 @@ def evaluate_model(name: str, spec: str, data: Path) -> dict:
     model = load_model(path, symmetrize=False if "1" in flags else None)
     raw = {"descan": "mean", "background": False} if "raw" in flags else {}
     rows = {}
-    for s in SETS:
+    for s in sets:
         t = time.perf_counter()
         ev = evaluate(model, [str(data / f"{s}.zarr")], **raw)
         rows[s] = {**ev.to_dict(), "seconds": round(time.perf_counter() - t, 1)}
@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--model", action="append", help="NAME=PATH[:1] (repeatable)")
     ap.add_argument("--data", default=str(ROOT / "data"))
     ap.add_argument("--table-only", action="store_true", help="rebuild the table from JSON")
+    ap.add_argument("--sets", nargs="*", choices=SETS, default=SETS,
+                    help="evaluate these sets only (the table leaves the others blank)")
     ap.add_argument("--reuse", action="append", default=[], metavar="NAME",
                     help="take this model's row from its saved JSON (same spec) instead of "
                          "measuring it again; the table keeps each row's date")
@@ -142,7 +144,7 @@ def main() -> None:
                 raise SystemExit(f"{out.name} was measured with {saved.get('spec')!r}, not {spec!r}")
             results.append(saved)
             continue
-        result = evaluate_model(name, spec, Path(args.data))
+        result = evaluate_model(name, spec, Path(args.data), args.sets)
         save_result(out.stem, result)
         results.append(result)
     print(table(results))
