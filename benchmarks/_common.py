@@ -61,7 +61,8 @@ def save_result(name: str, result: dict) -> Path:
     """Print and store a benchmark result as JSON (README figures come from these files)."""
     RESULTS.mkdir(exist_ok=True)
     result = {"benchmark": name, "date": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores", **result}
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "load_average_1min_at_end": round(os.getloadavg()[0], 2), **result}
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -56,7 +56,7 @@ class DiffractionView(QWidget):
         self.ax = self.figure.add_subplot()
         self.image = self.colorbar = self.arrow = None
         self._background = self._background_key = self._limits = None
-        self._background_size = None
+        self._background_size = self._shown_key = None
         self.full_draw_pending = False  # a full draw (background changed) is still to come
         self.canvas.mpl_connect("draw_event", self._on_draw)
         self.canvas.mpl_connect("resize_event",
@@ -206,6 +206,7 @@ class DiffractionView(QWidget):
         background = (self._contrast(img, sticky), self._fit_limits(extent), unit,
                       "log(1 + counts)" if self.log_scale.isChecked() else "counts")
         stale = background != self._drawn_background()
+        self._shown_key = background
         self.image.set_clim(*background[0])
         self.colorbar.set_label(background[3])
         self._overlays(view, k, origin)
@@ -267,10 +268,7 @@ class DiffractionView(QWidget):
         self.figure.set_layout_engine("none")
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._background_size = self.figure.bbox.bounds
-        if self.image is not None:
-            self._background_key = (tuple(float(v) for v in self.image.get_clim()),
-                                    self._limits, self.ax.get_xlabel().split("(")[-1][:-1],
-                                    self.colorbar.ax.get_ylabel())
+        self._background_key = self._shown_key
         self._draw_animated()
 
     def _draw_animated(self) -> None:
