@@ -93,3 +93,31 @@ def test_the_status_bar_names_class_and_probabilities(viewer, main, wait_idle):
     press(main.probability_layers)
     assert all(f"P({n})" in viewer.layers for n in maps.classes.names)
     np.testing.assert_allclose(viewer.layers["P(MU)"].data, maps.probs[..., 2])
+
+
+def test_a_free_hand_mask_drawn_with_the_lasso_makes_its_navigation_image(viewer, main, qtbot):
+    view = main.diffraction
+    lines_before = len(view.ax.lines)
+    choose(view, "mask")
+    tools = view.tools
+    assert tools.editor.lasso is not None
+    corners = [view.axes_from_px(p) for p in [(20, 20), (20, 44), (44, 44), (44, 20), (21, 20)]]
+    path = [np.asarray(a) + (np.asarray(b) - a) * t for a, b in zip(corners, corners[1:])
+            for t in np.linspace(0, 1, 6)]
+    from matplotlib.backend_bases import MouseEvent
+
+    for i, (x, y) in enumerate(path):
+        px, py = view.ax.transData.transform((x, y))
+        name = "button_press_event" if i == 0 else "motion_notify_event"
+        MouseEvent(name, view.canvas, px, py, button=1)._process()
+    MouseEvent("button_release_event", view.canvas, px, py, button=1)._process()
+    detector = tools.editor.detector
+    assert detector.kind == "mask" and len(detector.vertices) >= 3 and tools.editor.lasso is None
+    assert len(view.ax.lines) == lines_before  # the lasso stroke is gone from the view
+    qtbot.waitUntil(lambda: tools.imager.last is not None and tools.imager.last["final"] and
+                    tools.imager.last["detector"] == detector, timeout=60_000)
+    ds = main.session.dataset
+    mask = detector.mask(ds.frame_shape)
+    assert 0.1 < mask.mean() < 0.2  # about the 24×24 px square of a 64×64 frame
+    np.testing.assert_allclose(viewer.layers["virtual detector"].data,
+                               virtual_image(ds.data, mask), rtol=1e-5)

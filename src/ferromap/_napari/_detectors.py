@@ -85,9 +85,7 @@ class DetectorEditor:
         for p in self.patches:
             p.remove()
         self.patches = []
-        if self.lasso is not None:
-            self.lasso.disconnect_events()
-            self.lasso = None
+        self._drop_lasso()
         if detector is not None and detector.kind == "mask" and not detector.vertices:
             from matplotlib.widgets import LassoSelector
 
@@ -162,11 +160,20 @@ class DetectorEditor:
         vertices = tuple(self.view.px_from_axes(x, y) for x, y in points)
         if len(vertices) >= 3:
             self.detector = replace(self.detector, vertices=vertices)
-            self.lasso.disconnect_events()
-            self.lasso = None
+            self._drop_lasso()
             self._draw()
             self.view.refresh()
             self.on_change(self.detector, True)
+
+    def _drop_lasso(self) -> None:
+        """Stop the lasso and take its stroke off the axes (it would be blitted again)."""
+        if self.lasso is None:
+            return
+        self.lasso.disconnect_events()
+        for artist in self.lasso.artists:
+            if artist.axes is not None:
+                artist.remove()
+        self.lasso = None
 
     def close(self) -> None:
         """Stop listening to the canvas."""

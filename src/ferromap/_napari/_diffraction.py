@@ -230,7 +230,7 @@ class DiffractionView(QWidget):
                                                                self.low.value() + 0.1)])
                   if finite.size else (0.0, 1.0))
         lo, hi = float(lo), float(hi if hi > lo else lo + 1e-6)
-        if sticky and self._background is not None:
+        if sticky and self._background_key is not None:
             old = tuple(float(v) for v in self.image.get_clim())
             if max(abs(lo - old[0]), abs(hi - old[1])) <= CLIM_TOLERANCE * (old[1] - old[0]):
                 return old
@@ -243,6 +243,7 @@ class DiffractionView(QWidget):
         want = (extent[0] - pad, extent[1] + pad, extent[2] + pad, extent[3] - pad)
         cur = self._limits
         if cur is not None and np.isclose(cur[1] - cur[0], want[1] - want[0]) and \
+                np.isclose(cur[2] - cur[3], want[2] - want[3]) and \
                 cur[0] <= extent[0] and extent[1] <= cur[1] and \
                 cur[2] >= extent[2] and extent[3] >= cur[3]:
             return cur
