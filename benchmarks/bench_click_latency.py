@@ -13,6 +13,8 @@ target assumes a GPU-drawn desktop; this floor says how much of the median is th
 compositor's. Then an annular dark-field
 detector is moved on the diffraction view: the time from release to the exact navigation
 image (128×128 positions from the page cache) and to the subsampled preview while dragging.
+Each detector image is made 4 times, waiting in the event loop as napari does; the medians
+of the last 3 are reported, the first exact one apart (it maps the file's pages).
 Targets: click median <= 50 ms; exact detector image <= 0.5 s.
 """
 
@@ -33,7 +35,7 @@ def settle(app, seconds: float = 0.2) -> None:
 
 def main() -> None:
     import napari
-    from qtpy.QtCore import QPoint, Qt
+    from qtpy.QtCore import QEventLoop, QPoint, Qt
     from qtpy.QtTest import QTest
     from qtpy.QtWidgets import QApplication
 
@@ -78,17 +80,18 @@ def main() -> None:
         floor.append((time.perf_counter() - t) * 1e3)
     tools = view.tools
     detector = Detector("adf", (128.0, 128.0), 90.0, 40.0)
-    timings = {}
-    for final in (False, True):
+    timings: dict[str, list[float]] = {}
+    for final in (False, True) * 4:  # the first of each maps the file's pages: reported apart
         tools.imager.last = None
         t = time.perf_counter()
         tools.imager.request(detector, final)
         while tools.imager.last is None:
-            app.processEvents()
-            time.sleep(0.002)
-        timings["exact" if final else "preview"] = time.perf_counter() - t
-        timings["compute_exact" if final else "compute_preview"] = tools.imager.last["seconds"]
-        step = tools.imager.last["step"]
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 20)
+        kind = "exact" if final else "preview"
+        timings.setdefault(kind, []).append(time.perf_counter() - t)
+        timings.setdefault(f"sums_{kind}", []).append(tools.imager.last["seconds"])
+        if not final:
+            step = tools.imager.last["step"]
     save_result("click_latency", {
         "dataset": "(128, 128, 256, 256) uint16 .npy (2 GiB), opened with the ferromap reader",
         "median_ms": round(float(np.median(times)), 1),
@@ -96,9 +99,12 @@ def main() -> None:
         "pattern_read_only_ms": round(read_ms, 2), "target_ms": 50,
         "label_repaint_floor_ms": round(float(np.median(floor)), 1),
         "clicks_with_full_draw": full, "clicks": len(positions),
-        "detector_exact_s": round(timings["exact"], 3), "detector_target_s": 0.5,
-        "detector_exact_sums_only_s": round(timings["compute_exact"], 3),
-        "detector_preview_s": round(timings["preview"], 3), "preview_step": step,
+        "detector_exact_s": round(float(np.median(timings["exact"][1:])), 3),
+        "detector_target_s": 0.5,
+        "detector_exact_first_s": round(timings["exact"][0], 3),
+        "detector_exact_sums_only_s": round(float(np.median(timings["sums_exact"][1:])), 3),
+        "detector_preview_s": round(float(np.median(timings["preview"][1:])), 3),
+        "preview_step": step,
     })
     viewer.close()
 

@@ -77,8 +77,8 @@ def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list
         rows = ["| click → pattern, virtual detector image | not measured by the current "
                 "script | | `bench_click_latency.py` |"]
     else:
-        every = "all positions" if click["preview_step"] == 1 else \
-            f"every {click['preview_step']}th position"
+        step = click["preview_step"]
+        every = "all positions" if step == 1 else f"one position in {step}×{step}"
         rows = [f"| click → pattern in the diffraction view, 2 GiB file | median "
                 f"{click['median_ms']} ms, p95 {click['p95_ms']} ms "
                 f"({click.get('clicks_with_full_draw', '?')} of {click.get('clicks', '?')} "
@@ -88,7 +88,8 @@ def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list
                 f"(target ≤ 50 ms) | "
                 f"`bench_click_latency.py`, {click['date']} |",
                 f"| virtual detector image, 128×128 scan | exact {click['detector_exact_s']} "
-                f"s, preview {click['detector_preview_s']} s ({every}) | the sums alone: "
+                f"s (the first: {click.get('detector_exact_first_s', '–')} s), preview "
+                f"{click['detector_preview_s']} s ({every}) | the sums alone: "
                 f"{click.get('detector_exact_sums_only_s', '–')} s (target ≤ 0.5 s) | "
                 f"`bench_click_latency.py`, {click['date']} |"]
     if dist is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from .conftest import press
 
@@ -63,3 +64,20 @@ def test_the_panel_follows_the_data(viewer, main, wait_idle, tmp_path):
     before = len(viewer.layers)
     main.open_file.value = ""  # an empty box opens nothing
     assert len(viewer.layers) == before and main.session.dataset.scan_shape == (3, 4)
+
+
+def test_the_idle_activity_spinner_is_stopped(viewer, main, qtbot):
+    """napari stops its spinner only when a progress bar is destroyed, and a finished bar
+    lives on while anything refers to it (*File > Open*'s does): its frames, 26 a second,
+    starve the workers. ferromap stops it when no bar is visible (on every layer added)."""
+    from ferromap._napari._session import hide_idle_activity_spinner
+
+    dialog = getattr(viewer.window._qt_window, "_activity_dialog", None)
+    if dialog is None:
+        pytest.skip("this napari has no activity dialog")
+    indicator = dialog._toggleButton._inProgressIndicator
+    indicator.movie().start()  # the state a finished, undestroyed bar leaves behind
+    indicator.show()
+    hide_idle_activity_spinner()
+    assert indicator.movie().state() != indicator.movie().MovieState.Running
+    assert not indicator.isVisible()

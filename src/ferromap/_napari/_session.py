@@ -80,6 +80,25 @@ def scale_bar(viewer):
     return overlays["scale_bar"] if overlays is not None else viewer.scale_bar
 
 
+def hide_idle_activity_spinner() -> None:
+    """Stop napari's status-bar activity spinner when no progress bar is visible.
+
+    napari 0.9 starts the spinner for every progress bar (*File > Open* makes one) and stops
+    it only when a bar is destroyed, which a finished bar is not: the spinner then animates
+    for good. Each of its frames repaints the window, about 30 ms of the GUI thread 26 times
+    a second under software OpenGL, which starves the workers and delays every click. napari's
+    own check (any progress bar still visible) decides; a napari without it is left alone.
+    The dialog is found among the application's widgets (the viewer's window is private).
+    """
+    from qtpy.QtWidgets import QApplication
+
+    for widget in QApplication.allWidgets():
+        if type(widget).__name__ == "QtActivityDialog":
+            hide = getattr(widget, "maybe_hide_progress_indicator", None)
+            if callable(hide):
+                hide()
+
+
 class Session:
     """The dataset, the results, the selected position and the viewer hooks of one dock set."""
 
@@ -104,6 +123,7 @@ class Session:
             show_colorbar(layer)
         for key, step in ARROW_KEYS.items():
             viewer.bind_key(key, self._step(step), overwrite=True)
+        hide_idle_activity_spinner()
 
     # -- data -----------------------------------------------------------------------------------
     def set_dataset(self, dataset, key=None) -> None:
@@ -152,9 +172,19 @@ class Session:
     def _on_inserted(self, event) -> None:
         if self.closed:
             return
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, self._hide_spinner)  # after the open that inserted the layer
         show_colorbar(event.value)
         if layer_role(event.value) == "dataset":
             self.use_layer(event.value)
+
+    def _hide_spinner(self) -> None:
+        if not self.closed:
+            try:
+                hide_idle_activity_spinner()
+            except RuntimeError:  # the window went meanwhile
+                pass
 
     # -- results --------------------------------------------------------------------------------
     def show_layers(self, tuples: list[tuple]) -> None:
