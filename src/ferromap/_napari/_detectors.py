@@ -255,10 +255,12 @@ class VirtualImager:
         scale = np.asarray(scan_scale(ds.calibration.scan_step_nm)) * step
         layers = self.session.viewer.layers
         name = self.LAYER
-        if name in layers:
-            layers[name].data = image
-            layers[name].scale = scale
-            layers[name].reset_contrast_limits()
+        if name in layers:  # each change redraws the canvas: only what changed
+            layer = layers[name]
+            if not np.allclose(layer.scale, scale):
+                layer.scale = scale
+            layer.data = image
+            layer.reset_contrast_limits()
             return
         units = {"units": ("nm", "nm")} if ds.calibration.scan_step_nm else {}
         self.session.show_layers([(image, {
