@@ -64,6 +64,7 @@ def main() -> None:
     viewer.reset_view()
     settle()
     click_scan(viewer, 10, 20)
+    settle()  # the panel's layout follows the new text
     viewer.screenshot(str(DOCS / "screenshot.png"), canvas_only=False)
     print(f"written {DOCS / 'screenshot.png'}")
     labelling_shot(viewer, widget)
@@ -88,6 +89,7 @@ def labelling_shot(viewer, widget) -> None:
             layer.visible = False
     panel.parent().raise_()  # show the labelling tab
     click_scan(viewer, 16, 30)
+    settle()
     viewer.screenshot(str(DOCS / "labelling.png"), canvas_only=False)
     print(f"written {DOCS / 'labelling.png'}")
 

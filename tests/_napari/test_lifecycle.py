@@ -56,5 +56,10 @@ def test_everything_open_fits_a_1080p_screen(viewer, main, open_dock, qtbot):
     canvas = viewer.window._qt_viewer.canvas.native
     assert canvas.height() >= 600 and canvas.width() >= 800
     assert main.diffraction.canvas.height() >= 400
+    view = main.diffraction  # its widgets lie one below the other (the dock scrolls them)
+    assert view.canvas.geometry().bottom() < view.key.geometry().top() < \
+        view.text.geometry().top() < view.log_scale.geometry().top() < \
+        view.tools.detector_kind.geometry().top()
+    assert view.text.visibleRegion().boundingRect().height() > 0  # shown without scrolling
     main.ensureWidgetVisible(main.export_button.native)  # the dock scrolls to Export
     assert main.export_button.native.visibleRegion().boundingRect().height() > 0

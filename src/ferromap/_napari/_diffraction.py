@@ -27,8 +27,10 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -90,10 +92,11 @@ class DiffractionView(QWidget):
         row.addWidget(QLabel("to"))
         row.addWidget(self.high)
         limits.addRow("contrast (percentiles)", row)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self._scrolled())
         layout.addWidget(self.heading)
         layout.addWidget(self.canvas)
         layout.addWidget(self.key)
+        layout.addWidget(self.text)  # the prediction, right under its pattern
         layout.addWidget(self.log_scale)
         layout.addLayout(limits)
         self.current: PositionView | None = None
@@ -105,7 +108,21 @@ class DiffractionView(QWidget):
 
             self.tools = ViewTools(self, session)
             layout.addLayout(self.tools.layout)
-        layout.addWidget(self.text)
+
+    def _scrolled(self) -> QWidget:
+        """The widget that holds the view's contents, in a scroll area filling the dock (a
+        dock shorter than the contents scrolls them instead of squeezing them together)."""
+        inner = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.setMinimumHeight(self.MIN_CANVAS_PX + 240)  # the pattern and its description
+        return inner
+
 
     @staticmethod
     def _percent_box(value: float) -> QDoubleSpinBox:
