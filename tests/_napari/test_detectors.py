@@ -12,10 +12,15 @@ from .conftest import press
 
 def mpl_drag(view, start, end, steps: int = 5) -> None:
     """A real matplotlib press-move-release on the view's canvas, in axes data coordinates."""
+    mpl_stroke(view, [np.asarray(start) + (np.asarray(end) - start) * t
+                      for t in np.linspace(0, 1, steps)])
+
+
+def mpl_stroke(view, points) -> None:
+    """Press at the first point, move through the others, release at the last."""
     from matplotlib.backend_bases import MouseEvent
 
     canvas, ax = view.canvas, view.ax
-    points = [np.asarray(start) + (np.asarray(end) - start) * t for t in np.linspace(0, 1, steps)]
     for i, (x, y) in enumerate(points):
         px, py = ax.transData.transform((x, y))
         name = "button_press_event" if i == 0 else "motion_notify_event"
@@ -104,13 +109,7 @@ def test_a_free_hand_mask_drawn_with_the_lasso_makes_its_navigation_image(viewer
     corners = [view.axes_from_px(p) for p in [(20, 20), (20, 44), (44, 44), (44, 20), (21, 20)]]
     path = [np.asarray(a) + (np.asarray(b) - a) * t for a, b in zip(corners, corners[1:])
             for t in np.linspace(0, 1, 6)]
-    from matplotlib.backend_bases import MouseEvent
-
-    for i, (x, y) in enumerate(path):
-        px, py = view.ax.transData.transform((x, y))
-        name = "button_press_event" if i == 0 else "motion_notify_event"
-        MouseEvent(name, view.canvas, px, py, button=1)._process()
-    MouseEvent("button_release_event", view.canvas, px, py, button=1)._process()
+    mpl_stroke(view, path)
     detector = tools.editor.detector
     assert detector.kind == "mask" and len(detector.vertices) >= 3 and tools.editor.lasso is None
     assert len(view.ax.lines) == lines_before  # the lasso stroke is gone from the view

@@ -222,7 +222,7 @@ class DiffractionView(QWidget):
             self.image.set_visible(True)
         background = (self._contrast(img, sticky), self._fit_limits(extent), unit,
                       "log(1 + counts)" if self.log_scale.isChecked() else "counts")
-        stale = background != self._drawn_background()
+        stale = background != self._background_key  # what the saved background shows
         self._shown_key = background
         self.image.set_clim(*background[0])
         self.colorbar.set_label(background[3])
@@ -266,10 +266,6 @@ class DiffractionView(QWidget):
             return cur
         self._limits = want
         return want
-
-    def _drawn_background(self) -> tuple | None:
-        """What the saved background shows (``None`` before the first draw)."""
-        return self._background_key if self._background is not None else None
 
     # -- blitting ---------------------------------------------------------------------------------
     def _full_draw(self) -> None:
