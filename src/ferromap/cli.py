@@ -70,17 +70,19 @@ def cmd_info(args) -> int:
 
 def cmd_com(args) -> int:
     """Write CoM shift, magnitude, angle and virtual images."""
+    from ferromap.figure_worker import FigureWorker
     from ferromap.io.writers import prepare_output_dir
     from ferromap.pipelines.com import compute_com_maps
     from ferromap.pipelines.export import COM_FILES, export_com_maps
 
     out = prepare_output_dir(Path(args.out), COM_FILES, args.force)
-    ds = _open(args)
-    rotation = "auto" if args.rotation == "auto" else float(args.rotation)
-    maps = compute_com_maps(ds, reference=args.reference, rotation_deg=rotation, flip=args.flip,
-                            remove_hot_pixels=not args.keep_hot_pixels,
-                            progress=StderrProgress("CoM", not args.quiet))
-    export_com_maps(maps, out, force=True, dataset=ds.describe())
+    with FigureWorker() as figures:  # loads matplotlib in a child while the file streams
+        ds = _open(args)
+        rotation = "auto" if args.rotation == "auto" else float(args.rotation)
+        maps = compute_com_maps(ds, reference=args.reference, rotation_deg=rotation,
+                                flip=args.flip, remove_hot_pixels=not args.keep_hot_pixels,
+                                progress=StderrProgress("CoM", not args.quiet))
+        export_com_maps(maps, out, force=True, dataset=ds.describe(), figures=figures)
     print(f"CoM maps of {ds.n_patterns} patterns written to {out}")
     return 0
 

@@ -12,9 +12,21 @@ from ferromap.io.writers import atomic_path
 
 
 def _figure():
+    """The map figure: a fixed layout (a layout engine would double the drawing time)."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(8.0, 4.6), dpi=120, layout="constrained")
+    return Figure(figsize=(8.0, 4.6), dpi=120)
+
+
+def _map_grid(fig, legend_width: float, wspace: float = 0.45):
+    """Two square scan maps and a legend column, margins fixed for their labels."""
+    return fig.add_gridspec(1, 3, width_ratios=[1, 1, legend_width], left=0.07, right=0.99,
+                            bottom=0.1, top=0.9, wspace=wspace)
+
+
+def _colorbar_axes(ax):
+    """A colour bar's axes just right of a map, leaving the map its full size."""
+    return ax.inset_axes((1.04, 0.1, 0.05, 0.8))
 
 
 def _scan_extent(shape: tuple[int, int], step_nm: float | None) -> tuple[list[float], str]:
@@ -36,10 +48,12 @@ def draw_colour_wheel(ax, labels: dict[float, str] | None = None) -> None:
     ax.imshow(np.concatenate([rgb, alpha], axis=-1), extent=[-1, 1, -1, 1], origin="upper")
     labels = labels or {0: "0° right", 90: "90° up", 180: "180° left", 270: "270° down"}
     for deg, text in labels.items():
-        t = np.deg2rad(deg)
-        ax.text(1.32 * np.cos(t), 1.32 * np.sin(t), text, ha="center", va="center", fontsize=7)
-    ax.set_xlim(-1.7, 1.7)
-    ax.set_ylim(-1.5, 1.5)
+        x, y = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
+        ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
+        va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
+        ax.text(1.1 * x, 1.1 * y, text, ha=ha, va=va, fontsize=7)  # outside the disk
+    ax.set_xlim(-2.2, 2.2)
+    ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title("direction\n(brightness = |shift|)", fontsize=8)
@@ -74,7 +88,7 @@ def save_direction_map(
     Path
     """
     fig = _figure()
-    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.55])
+    grid = _map_grid(fig, 0.7)
     extent, unit = _scan_extent(angle_deg.shape, scan_step_nm)
     finite = magnitude[np.isfinite(magnitude)]
     top = float(np.percentile(finite, 99)) if finite.size else 1.0
@@ -85,7 +99,7 @@ def save_direction_map(
     ax2 = fig.add_subplot(grid[1])
     im = ax2.imshow(magnitude, extent=extent, cmap="magma", interpolation="nearest")
     ax2.set(title=f"{title}: magnitude", xlabel=f"scan col ({unit})")
-    fig.colorbar(im, ax=ax2, shrink=0.7, label=f"|shift| ({magnitude_units})")
+    fig.colorbar(im, cax=_colorbar_axes(ax2), label=f"|shift| ({magnitude_units})")
     draw_colour_wheel(fig.add_subplot(grid[2]))
     return save_figure(fig, path)
 
@@ -161,7 +175,7 @@ def save_polarization_map(path: str | Path, maps) -> Path:
     """
     scan_step_nm = maps.scan_step_nm
     fig = _figure()
-    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.45])
+    grid = _map_grid(fig, 0.45, wspace=0.6)
     extent, unit = _scan_extent(maps.labels.shape, scan_step_nm)
     ax = fig.add_subplot(grid[0])
     ax.imshow(label_rgb(maps.labels, maps.classes, maps.low_info), extent=extent,
@@ -174,8 +188,8 @@ def save_polarization_map(path: str | Path, maps) -> Path:
                     interpolation="nearest")
     ax2.set(title="confidence", xlabel=f"scan col ({unit})")
     label = ("probability of being right" if maps.extra.get("confidence_calibrated")
-             else "probability of the predicted class (uncalibrated)")
-    fig.colorbar(im, ax=ax2, shrink=0.7, label=label)
+             else "probability of the\npredicted class (uncalibrated)")
+    fig.colorbar(im, cax=_colorbar_axes(ax2), label=label)
     draw_class_legend(fig.add_subplot(grid[2]), maps.classes)
     fig.text(0.01, 0.01, f"model {maps.model}; pale = low information; outlined = anomaly",
              fontsize=7)

@@ -276,8 +276,10 @@ def _run_distributed(data, kernel, progress, cancel, client) -> dict[str, np.nda
 class LinearKernel(Kernel):
     """Detector-weighted sums ``Σ_k I_k · matrix[k, m]`` per pattern, one buffer per matrix.
 
-    The block is converted to float32 a few rows of patterns at a time (cache-sized tiles),
-    never as a whole copy.
+    The block is converted to float32 a few patterns at a time, into one reused tile that
+    stays in cache; each detector column is then one matrix-vector product over the pixel
+    range where its weights are non-zero (a bright-field disk reads a band of rows, not the
+    whole frame). A wide matrix (many detectors) is one matrix product instead.
 
     Parameters
     ----------
@@ -288,16 +290,18 @@ class LinearKernel(Kernel):
     """
 
     TILE_BYTES = 2 * 2**20
+    MAX_VECTOR_COLUMNS = 8
 
     def __init__(self, matrices: dict[str, np.ndarray], threshold: float | None = None):
         if not matrices:
             raise ValueError("matrices must name at least one detector matrix")
         self.names = list(matrices)
-        widths = [np.asarray(m).reshape(np.asarray(m).shape[0], -1).shape[1]
-                  for m in matrices.values()]
-        self.weights = np.ascontiguousarray(np.concatenate(
-            [np.asarray(m, np.float32).reshape(len(np.asarray(m)), -1)
-             for m in matrices.values()], axis=1))
+        parts = [np.asarray(m, np.float32).reshape(len(np.asarray(m)), -1)
+                 for m in matrices.values()]
+        widths = [p.shape[1] for p in parts]
+        self.weights = np.ascontiguousarray(np.concatenate(parts, axis=1))
+        self.columns = np.ascontiguousarray(self.weights.T)
+        self.support = [_support(col) for col in self.columns]
         self.splits = np.cumsum(widths)[:-1]
         self.threshold = threshold
         self.buffers = tuple(Buffer(n, (w,)) for n, w in zip(self.names, widths))
@@ -311,13 +315,43 @@ class LinearKernel(Kernel):
         flat = block.reshape(r * c, n_px)
         out = np.empty((r * c, self.weights.shape[1]), np.float32)
         step = max(1, self.TILE_BYTES // (4 * n_px))
+        tile = _tile((min(step, r * c), n_px))
         for s in range(0, r * c, step):
-            tile = flat[s : s + step].astype(np.float32)
+            part = tile[: len(flat[s : s + step])]
+            np.copyto(part, flat[s : s + step], casting="unsafe")
             if self.threshold is not None:
-                tile[tile < self.threshold] = 0
-            np.matmul(tile, self.weights, out=out[s : s + step])
-        parts = np.split(out.reshape(r, c, -1), self.splits, axis=-1)
-        return dict(zip(self.names, parts))
+                part[part < self.threshold] = 0
+            self._apply(part, out[s : s + step])
+        pieces = np.split(out.reshape(r, c, -1), self.splits, axis=-1)
+        return dict(zip(self.names, pieces))
+
+    def _apply(self, tile: np.ndarray, out: np.ndarray) -> None:
+        if len(self.columns) > self.MAX_VECTOR_COLUMNS:
+            np.matmul(tile, self.weights, out=out)
+            return
+        for m, (lo, hi) in enumerate(self.support):
+            if lo == hi:
+                out[:, m] = 0
+            else:
+                np.matmul(tile[:, lo:hi], self.columns[m, lo:hi], out=out[:, m])
+
+
+_TILES = threading.local()
+
+
+def _tile(shape: tuple[int, int]) -> np.ndarray:
+    """This thread's float32 work tile, reused from block to block: a fresh multi-MiB array
+    per block would be mapped and page-faulted anew each time."""
+    tile = getattr(_TILES, "tile", None)
+    if tile is None or tile.shape != shape:
+        tile = _TILES.tile = np.empty(shape, np.float32)
+    return tile
+
+
+def _support(column: np.ndarray) -> tuple[int, int]:
+    """``(first, last + 1)`` of the non-zero entries of a weight column; ``(0, 0)`` if none."""
+    nonzero = np.flatnonzero(column)
+    return (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (0, 0)
 
 
 def linear_statistics(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dask.array as da
 import numpy as np
 
 from ferromap.errors import ReadError
@@ -18,6 +18,9 @@ from ferromap.io.lazy import (
     TiffFolderFrames,
     scan_chunks,
 )
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -40,12 +43,13 @@ class RawRead:
     n_frames: int = 0
     read_one: object | None = None  # (row, col) -> pattern, bypassing dask chunks
 
-    def layout(self, scan_shape: tuple[int, int]) -> da.Array:
-        """Lay a frame stack out on ``scan_shape`` (row-major)."""
+    def layout(self, scan_shape: tuple[int, int]):
+        """Lay a frame stack out on ``scan_shape`` (row-major): a :class:`FrameSource` (wrapped
+        in dask only when needed), or the dask array reshaped."""
         if self.frames is not None:
             source = FrameSource(scan_shape, self.frame_shape, self.dtype, self.frames)
             self.read_one = lambda r, c: source[r, c]
-            return source.to_dask()
+            return source
         self.read_one = None
         data = self.data.reshape(*scan_shape, *self.data.shape[-2:])
         return data.rechunk(scan_chunks(data.shape, data.dtype.itemsize))
@@ -75,6 +79,8 @@ def read_npy(path: Path) -> RawRead:
     if dtype.hasobject:
         raise ReadError(f"{path}: object arrays are not supported (they would need pickle)")
     if len(shape) not in (3, 4) or fortran:
+        import dask.array as da
+
         mm = np.load(path, mmap_mode="r")
         return RawRead(da.from_array(mm, chunks="auto"), "npy")
     frames = RawFrames(str(path), offset, shape[-2:], dtype)
@@ -91,6 +97,7 @@ def read_npy(path: Path) -> RawRead:
 
 def read_zarr(path: Path) -> RawRead:
     """Open a zarr array (or the single 3/4/5-D array inside a zarr group)."""
+    import dask.array as da
     import zarr
 
     node = zarr.open(str(path), mode="r")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 
 from ferromap.errors import ReadError, UnsupportedFormatError
@@ -94,6 +93,8 @@ def read_with_rsciio(path: Path, module: str, fmt: str, dataset: int | str | Non
             raise ReadError(f"{path.name} holds several datasets; pass dataset=INDEX ({choices})")
         candidates, dataset = [candidates[dataset]], None
     sig = candidates[0]
+    import dask.array as da
+
     data = sig["data"] if isinstance(sig["data"], da.Array) else da.from_array(sig["data"])
     meta = sig.get("metadata", {})
     title = meta.get("General", {}).get("title", "")
@@ -175,6 +176,8 @@ def read_hdf5(path: Path, dataset: int | str | None) -> RawRead:
         raise ReadError(f"{path.name}: pass dataset=NAME to choose one of the 3-5-D datasets: "
                         f"{listing}")
     h5 = h5py.File(path, "r")  # kept open by the dask graph for lazy reads
+    import dask.array as da
+
     raw = RawRead(da.from_array(h5[name], chunks="auto"), "hdf5", metadata={"dataset": name})
     if h5[name].ndim == 4:
         raw.read_one = lambda r, c: h5[name][r, c]

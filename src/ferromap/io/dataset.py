@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import dask.array as da
 import numpy as np
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 # Relativistic electron wavelength: lambda = h / sqrt(2 m0 e V (1 + e V / (2 m0 c^2))).
 _H, _M0, _E, _C = 6.62607015e-34, 9.1093837015e-31, 1.602176634e-19, 299792458.0
@@ -82,6 +85,34 @@ class Calibration:
         return cls(**{k: d.get(k) for k in names})
 
 
+class _DaskOnFirstUse:
+    """A dataclass field holding a dask array, or a numpy-like source (a frame reader) that is
+    wrapped in dask only when something asks for it: opening a file and streaming it through
+    :meth:`Dataset4D.array` never imports dask."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            raise AttributeError(self.slot)  # no default: the field is required
+        value = obj.__dict__[self.slot]
+        if not type(value).__module__.startswith("dask"):
+            value = obj.__dict__[self.slot] = _to_dask(value)
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.slot] = value
+
+
+def _to_dask(source):
+    if hasattr(source, "to_dask"):
+        return source.to_dask()
+    from ferromap.core.stream import as_dask
+
+    return as_dask(source)
+
+
 @dataclass
 class Dataset4D:
     """A lazily loaded 4D-STEM dataset in ``(scan_row, scan_col, k_row, k_col)`` order.
@@ -89,7 +120,8 @@ class Dataset4D:
     Attributes
     ----------
     data : dask.array.Array
-        The 4-D array; nothing is read until it is computed.
+        The 4-D array; nothing is read until it is computed. A numpy-like source may be
+        given instead; it is wrapped in dask on first access.
     calibration : Calibration
         What the file says about sampling and energy.
     source : str
@@ -106,7 +138,7 @@ class Dataset4D:
         ``.npy``); the streaming kernels use it (:meth:`array`) instead of the dask graph.
     """
 
-    data: da.Array
+    data: da.Array = _DaskOnFirstUse()
     calibration: Calibration = field(default_factory=Calibration)
     source: str = ""
     format: str = ""
@@ -115,10 +147,20 @@ class Dataset4D:
     stream: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.data.ndim != 4:
-            raise ValueError(f"Dataset4D needs a 4-D array, got shape {self.data.shape}")
-        if self.stream is not None and tuple(self.stream.shape) != tuple(self.data.shape):
-            raise ValueError(f"stream has shape {self.stream.shape}; data {self.data.shape}")
+        if len(self.shape) != 4:
+            raise ValueError(f"Dataset4D needs a 4-D array, got shape {self.shape}")
+        if self.stream is not None and tuple(self.stream.shape) != self.shape:
+            raise ValueError(f"stream has shape {self.stream.shape}; data {self.shape}")
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(scan_row, scan_col, k_row, k_col)``."""
+        return tuple(int(n) for n in self.__dict__["_data"].shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Element type of the patterns."""
+        return np.dtype(self.__dict__["_data"].dtype)
 
     def array(self, scheduler=None):
         """What streaming kernels read: :attr:`stream` when there is one and the work stays in
@@ -130,12 +172,12 @@ class Dataset4D:
     @property
     def scan_shape(self) -> tuple[int, int]:
         """``(rows, cols)`` of the scan."""
-        return tuple(int(n) for n in self.data.shape[:2])
+        return self.shape[:2]
 
     @property
     def frame_shape(self) -> tuple[int, int]:
         """``(k_rows, k_cols)`` of one diffraction pattern."""
-        return tuple(int(n) for n in self.data.shape[2:])
+        return self.shape[2:]
 
     @property
     def n_patterns(self) -> int:
@@ -159,7 +201,7 @@ class Dataset4D:
         if not (0 <= row < rows and 0 <= col < cols):
             raise IndexError(f"scan position ({row}, {col}) is outside the {rows}x{cols} scan")
         if self.read_one is not None:
-            return np.asarray(self.read_one(row, col)).astype(self.data.dtype, copy=False)
+            return np.asarray(self.read_one(row, col)).astype(self.dtype, copy=False)
         one = self.data[row, col]
         return np.asarray(one.compute(scheduler="synchronous") if hasattr(one, "compute") else one)
 
@@ -200,18 +242,28 @@ class Dataset4D:
         return [(slice(s, s + int(rows)), slice(0, self.scan_shape[1]))
                 for s in range(0, total, int(rows))]
 
+    def _chunks(self) -> tuple[int, ...]:
+        """The dask chunk shape, without making the dask array (same rule as its wrapper)."""
+        data = self.__dict__["_data"]
+        if type(data).__module__.startswith("dask"):
+            return tuple(int(c[0]) for c in data.chunks)
+        from ferromap.core.stream import scan_chunks
+
+        return scan_chunks(self.shape, self.dtype.itemsize)
+
     def with_calibration(self, **changes) -> Dataset4D:
         """Copy with some calibration fields replaced (e.g. ``mrad_per_px=1.2``)."""
-        return replace(self, calibration=replace(self.calibration, **changes))
+        return replace(self, data=self.__dict__["_data"],
+                       calibration=replace(self.calibration, **changes))
 
     def describe(self) -> dict:
         """A JSON-serialisable summary: shape, dtype, chunks, calibration."""
         return {
             "source": self.source,
             "format": self.format,
-            "shape": list(self.data.shape),
-            "dtype": str(self.data.dtype),
-            "chunks": [int(c[0]) for c in self.data.chunks],
+            "shape": list(self.shape),
+            "dtype": str(self.dtype),
+            "chunks": list(self._chunks()),
             "n_patterns": self.n_patterns,
             "calibration": self.calibration.to_dict(),
             **({"metadata": self.metadata} if self.metadata else {}),

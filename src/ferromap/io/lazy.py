@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import dask.array as da
 import numpy as np
 
 from ferromap.core.stream import scan_chunks
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 __all__ = ["FrameSource", "MultipageTiffFrames", "RawFrames", "TiffFolderFrames", "scan_chunks"]
 
@@ -86,6 +89,8 @@ class FrameSource:
 
     def to_dask(self, chunks: tuple[int, ...] | None = None) -> da.Array:
         """Wrap as a dask array with the default chunking rule."""
+        import dask.array as da
+
         chunks = chunks or scan_chunks(self.shape, self.dtype.itemsize)
         meta = np.empty((0, 0, 0, 0), self.dtype)
         return da.from_array(self, chunks=chunks, asarray=False, fancy=False, meta=meta)

@@ -146,11 +146,12 @@ def open_4dstem(
             raise ReadError(f"scan shape {rows}x{cols} does not match the file's "
                             f"{raw.data.shape[0]}x{raw.data.shape[1]} positions")
         raw.data = raw.layout((rows, cols))
-    data = raw.data
+    data = raw.data  # dask, or a frame reader wrapped in dask only when needed
     if raw.frames is None:
         data = data.rechunk(scan_chunks(data.shape, data.dtype.itemsize))
     if not data.dtype.isnative:
-        data = data.astype(data.dtype.newbyteorder("="))
+        data = (data if raw.frames is None else data.to_dask()).astype(
+            data.dtype.newbyteorder("="))
     return Dataset4D(data, raw.calibration, str(path), raw.format, raw.metadata, raw.read_one,
                      stream=_npy_stream(path, raw, data))
 

@@ -100,16 +100,20 @@ def compute_com_maps(
         raise ValueError(f"reference must be one of {', '.join(ORDERS)}, got {reference!r}")
     if rotation_deg != "auto" and not np.isfinite(float(rotation_deg)):
         raise ValueError(f"rotation_deg must be a number or 'auto', got {rotation_deg!r}")
-    plan = plan_detector(sample_patterns(dataset.data, read_one=dataset.pattern),
+    plan = plan_detector(sample_patterns(dataset.array(), read_one=dataset.pattern),
                          remove_hot_pixels=remove_hot_pixels)
     good = plan.weights()
     center, radius = plan.bf_centre, plan.bf_radius
     bf = annulus_mask(dataset.frame_shape, center, outer=max(radius, 1.0)) * good
-    adf = annulus_mask(dataset.frame_shape, center, outer=np.inf, inner=1.2 * radius + 1) * good
+    # ADF (everything beyond 1.2 r + 1) = all good pixels - the disk inside: the disk's band
+    # of rows is read instead of one more pass over the whole frame
+    inside = annulus_mask(dataset.frame_shape, center, outer=1.2 * radius + 1) * good
     stats = linear_statistics(dataset.array(scheduler), {"moments": plan.com_matrix(),
-                                             "bf": bf.reshape(-1, 1), "adf": adf.reshape(-1, 1)},
+                                             "bf": bf.reshape(-1, 1),
+                                             "inside": inside.reshape(-1, 1)},
                               threshold=threshold, progress=progress, cancel=cancel,
                               scheduler=scheduler)
+    stats["adf"] = stats["moments"][..., :1].astype(np.float64) - stats.pop("inside")
     com = com_from_moments(stats["moments"], plan.background_moments())
     raw_shift = com_shift(com, reference=reference)
     estimate = None

@@ -136,7 +136,7 @@ COM_FILES = ("com_row.tif", "com_col.tif", "magnitude.tif", "angle.tif", "virtua
 
 
 def export_com_maps(maps, out: str | Path, *, force: bool = False,
-                    dataset: dict | None = None) -> list[Path]:
+                    dataset: dict | None = None, figures=None) -> list[Path]:
     """Write the ``ferromap com`` files: TIFFs with the scan step, the colour-wheel picture,
     ``com.json`` and ``com.hspy`` (shift row/col, magnitude, angle, virtual BF/ADF per
     position, calibrated navigation axes).
@@ -151,28 +151,36 @@ def export_com_maps(maps, out: str | Path, *, force: bool = False,
         Replace the files of an earlier run.
     dataset : dict, optional
         The dataset's description, recorded in ``com.json``.
+    figures : FigureWorker, optional
+        Draws ``com.png`` in its child process while the other files are written
+        (:class:`ferromap.figure_worker.FigureWorker`); drawn here by default.
 
     Returns
     -------
     list of Path
     """
-    from ferromap.plotting import save_direction_map
-
     out = prepare_output_dir(Path(out), COM_FILES, force)
     step = maps.scan_step_nm
     units = "mrad" if maps.mrad_per_px else "px"
     arrays = {"com_row": maps.shift[..., 0], "com_col": maps.shift[..., 1],
               "magnitude": maps.magnitude, "angle": maps.angle_deg,
               "virtual_bf": maps.virtual_bf, "virtual_adf": maps.virtual_adf}
+    picture = {"scan_step_nm": step, "magnitude_units": units, "title": "CoM shift"}
+    if figures is not None:
+        figures.send(out / "com.png", maps.angle_deg, maps.magnitude, **picture)
     written = [write_tiff(out / f"{name}.tif", a.astype(np.float32), pixel_nm=step)
                for name, a in arrays.items()]
-    written.append(save_direction_map(out / "com.png", maps.angle_deg, maps.magnitude,
-                                      scan_step_nm=step, magnitude_units=units,
-                                      title="CoM shift"))
     written.append(write_json(out / "com.json", {"dataset": dataset or {}, **maps.summary()}))
     stack = np.stack([a.astype(np.float32) for a in arrays.values()], axis=-1)
     written.append(write_hspy(out / "com.hspy", stack, step_nm=step, title="ferromap CoM maps",
                               quantities=[f"shift_row ({units})", f"shift_col ({units})",
                                           f"magnitude ({units})", "angle (deg CCW from +col)",
                                           "virtual BF", "virtual ADF"]))
+    if figures is None:
+        from ferromap.plotting import save_direction_map
+
+        written.append(save_direction_map(out / "com.png", maps.angle_deg, maps.magnitude,
+                                          **picture))
+    else:
+        written.append(figures.result())
     return written

@@ -213,7 +213,7 @@ def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
     check_model_fits(dataset, model)
     if dataset.n_patterns < 1:
         raise FerromapError("the dataset has no scan positions")
-    plan = plan_detector(sample_patterns(dataset.data, read_one=dataset.pattern),
+    plan = plan_detector(sample_patterns(dataset.array(), read_one=dataset.pattern),
                          background=background)
     dataset, estimate = resolve_calibration(dataset, plan, semiangle_mrad)
     info = model.info

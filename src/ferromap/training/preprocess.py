@@ -59,7 +59,7 @@ def crop_geometry(
     """
     span = window_span(size, dataset.calibration.mrad_per_px, model_mrad_per_px)
     return measure_geometry(dataset.array(), size=size, span=span, descan=descan,
-                            sample=sample_patterns(dataset.data, read_one=dataset.pattern),
+                            sample=sample_patterns(dataset.array(), read_one=dataset.pattern),
                             progress=progress)
 
 
