@@ -52,8 +52,8 @@ def draw_colour_wheel(ax, labels: dict[float, str] | None = None) -> None:
         ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
         va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
         ax.text(1.1 * x, 1.1 * y, text, ha=ha, va=va, fontsize=7)  # outside the disk
-    ax.set_xlim(-2.2, 2.2)
-    ax.set_ylim(-1.6, 1.6)
+    ax.set_xlim(-2.0, 2.0)
+    ax.set_ylim(-1.5, 1.5)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title("direction\n(brightness = |shift|)", fontsize=8)
