@@ -312,17 +312,18 @@ class LinearKernel(Kernel):
         if n_px != self.weights.shape[0]:
             raise ValueError(f"the detector matrices have {self.weights.shape[0]} rows; the "
                              f"patterns have {n_px} pixels")
-        flat = block.reshape(r * c, n_px)
-        out = np.empty((r * c, self.weights.shape[1]), np.float32)
+        out = np.empty((r, c, self.weights.shape[1]), np.float32)
         step = max(1, self.TILE_BYTES // (4 * n_px))
-        tile = _tile((min(step, r * c), n_px))
-        for s in range(0, r * c, step):
-            part = tile[: len(flat[s : s + step])]
-            np.copyto(part, flat[s : s + step], casting="unsafe")
-            if self.threshold is not None:
-                part[part < self.threshold] = 0
-            self._apply(part, out[s : s + step])
-        pieces = np.split(out.reshape(r, c, -1), self.splits, axis=-1)
+        tile = _tile((min(step, c), n_px))
+        for i in range(r):  # row by row: a cropped or subsampled block is never copied whole
+            for s in range(0, c, step):
+                frames = block[i, s : s + step]
+                part = tile[: len(frames)]
+                np.copyto(part.reshape(frames.shape), frames, casting="unsafe")
+                if self.threshold is not None:
+                    part[part < self.threshold] = 0
+                self._apply(part, out[i, s : s + step])
+        pieces = np.split(out, self.splits, axis=-1)
         return dict(zip(self.names, pieces))
 
     def _apply(self, tile: np.ndarray, out: np.ndarray) -> None:

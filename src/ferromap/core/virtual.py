@@ -144,9 +144,8 @@ def _support(mask: np.ndarray, data) -> tuple[slice, slice]:
     """The bounding box of the mask's non-zero pixels: only those detector rows and columns
     are read (a bright-field disk is a small part of the frame). Only where slicing is lazy
     (numpy views, dask); h5py or zarr would read the slice at once."""
-    import dask.array as da
-
-    if not isinstance(data, (np.ndarray, da.Array)):
+    lazy = isinstance(data, np.ndarray) or type(data).__module__.startswith("dask")
+    if not lazy:
         return slice(None), slice(None)
     nz_rows, nz_cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not len(nz_rows):
