@@ -23,7 +23,7 @@ from ferromap.errors import Cancelled
 def distill(teacher, epoch_data: Callable[[int], tuple[np.ndarray, np.ndarray]], *,
             epochs: int, lr: float = 1e-4, batch_size: int = 128, seed: int = 0,
             progress: Callable[[dict], None] | None = None,
-            cancel: threading.Event | None = None):
+            cancel: threading.Event | None = None, student=None):
     """A one-pass student of a symmetrized teacher.
 
     Parameters
@@ -39,6 +39,9 @@ def distill(teacher, epoch_data: Callable[[int], tuple[np.ndarray, np.ndarray]],
         Called with ``{"epoch", "epochs", "batch", "batches", "train_loss", "val_loss"}``.
     cancel : threading.Event, optional
         Stops with :class:`~ferromap.errors.Cancelled`.
+    student : PolarizationNet, optional
+        Continue training this student (e.g. one epoch at a time); a copy of the teacher's
+        network by default.
 
     Returns
     -------
@@ -50,7 +53,7 @@ def distill(teacher, epoch_data: Callable[[int], tuple[np.ndarray, np.ndarray]],
 
     if teacher.info.kind != "torch" or teacher.passes < 2:
         raise ValueError("distillation needs a torch teacher that averages over orientations")
-    student = copy.deepcopy(teacher.net).train()
+    student = (copy.deepcopy(teacher.net) if student is None else student).train()
     device = teacher.device
     opt = torch.optim.Adam([p for n, p in student.named_parameters()
                             if not n.startswith("input_norm")], lr=lr)
@@ -66,8 +69,7 @@ def distill(teacher, epoch_data: Callable[[int], tuple[np.ndarray, np.ndarray]],
             idx = order[b * batch_size : (b + 1) * batch_size]
             x = torch.from_numpy(np.ascontiguousarray(crops[idx]))[:, None].to(device)
             t = torch.from_numpy(target[idx]).to(device)
-            log_q = student.head.log_probs(student(x))
-            loss = F.kl_div(log_q.clamp(min=-1e4), t, reduction="batchmean")
+            loss = _kl_to_teacher(student.head.log_probs(student(x)), t)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -75,3 +77,15 @@ def distill(teacher, epoch_data: Callable[[int], tuple[np.ndarray, np.ndarray]],
                 progress({"epoch": epoch, "epochs": epochs, "batch": b + 1, "batches": batches,
                           "train_loss": float(loss.detach()), "val_loss": None})
     return student.eval()
+
+
+def _kl_to_teacher(log_q, target):
+    """KL(target ‖ q) over the classes the student can predict: a class without a prototype
+    has log q = -inf and is left out (a clamp instead would stop every gradient there)."""
+    import torch
+    import torch.nn.functional as F
+
+    finite = torch.isfinite(log_q)
+    target = torch.where(finite, target, 0.0)
+    target = target / target.sum(dim=1, keepdim=True).clamp(min=1e-12)
+    return F.kl_div(torch.where(finite, log_q, 0.0), target, reduction="batchmean")
