@@ -52,6 +52,27 @@ def test_linear_statistics_match_numpy(executor):
     np.testing.assert_allclose(got["b"][..., 0], ref[..., 0], rtol=1e-5)
 
 
+@pytest.mark.parametrize("view", ["whole", "subsampled", "cropped"])
+@pytest.mark.parametrize("columns", [3, 12])  # a few detectors, and a matrix product
+def test_sparse_detectors_on_views_match_numpy(tmp_path, view, columns):
+    """Detectors zero outside a band of rows (a disk) are summed over that band only, from a
+    subsampled or cropped memmap view as from the whole file."""
+    data = np.random.default_rng(2).integers(0, 900, (12, 10, 16, 16)).astype(np.uint16)
+    np.save(tmp_path / "d.npy", data)
+    mm = np.load(tmp_path / "d.npy", mmap_mode="r")
+    pick = {"whole": np.s_[:, :], "subsampled": np.s_[::2, ::3],
+            "cropped": np.s_[:, :, 2:14, 3:11]}[view]
+    source, ref_data = mm[pick], data[pick]
+    n_px = ref_data.shape[2] * ref_data.shape[3]
+    m = np.random.default_rng(3).random((n_px, columns))
+    m[: n_px // 3] = 0  # no weight in the first rows of the frame
+    m[-5:, 0] = 0
+    m[:, 1] = 0  # one detector that sees nothing
+    got = linear_statistics(source, {"m": m})["m"]
+    ref = ref_data.reshape(*ref_data.shape[:2], n_px).astype(np.float64) @ m
+    np.testing.assert_allclose(got, ref, rtol=1e-5)
+
+
 def test_progress_cancel_and_checks():
     data = np.ones((40, 3, 4, 4))
     seen = []

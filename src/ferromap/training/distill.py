@@ -49,7 +49,6 @@ def distill(teacher, epoch_data: Callable[[int], tuple[np.ndarray, np.ndarray]],
         The student network (on the teacher's device).
     """
     import torch
-    import torch.nn.functional as F
 
     if teacher.info.kind != "torch" or teacher.passes < 2:
         raise ValueError("distillation needs a torch teacher that averages over orientations")
