@@ -53,7 +53,8 @@ def _inference_rows(inf: dict | None) -> list[str]:
     ref = inf["reference_published_conv_fp32_forward_patterns_per_s"]
     where = f"`bench_inference.py`, {inf['date']}"
     rows = [f"| default `ferromap predict` conv-proto ({inf['conv-proto_symmetry_passes']} "
-            f"pass{'es' if inf['conv-proto_symmetry_passes'] > 1 else ''}), whole process, "
+            f"pass{'es' if inf['conv-proto_symmetry_passes'] > 1 else ''}), read → CoM → "
+            f"crops → model in one process, "
             f"{inf['dataset']} | {inf['end_to_end_conv-proto_default_patterns_per_s']} "
             f"patterns/s, **{inf['end_to_end_conv-proto_default_ratio_to_published_forward']}"
             f"×** | one fp32 forward of the published Conv per pattern, batch 32: {ref} "
