@@ -121,3 +121,26 @@ def test_rgb_tiff_is_rejected_clearly(tmp_path):
     tifffile.imwrite(tmp_path / "rgb.tif", np.zeros((4, 8, 8, 3), np.uint8), photometric="rgb")
     with pytest.raises(ReadError, match="TIFF layout|2-D image"):
         open_4dstem(tmp_path / "rgb.tif", scan_shape=(2, 2))
+
+
+def test_a_npy_opens_and_streams_without_importing_dask(tmp_path, cube):
+    """`ferromap com` on a .npy never needs dask (its import alone took a second); the dask
+    array is still there, made on first use, chunked as `describe()` says."""
+    import json
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "d.npy", cube)
+    script = (
+        "import json, sys\n"
+        "from ferromap.io import open_4dstem\n"
+        "from ferromap.pipelines.com import compute_com_maps\n"
+        f"ds = open_4dstem({str(tmp_path / 'd.npy')!r})\n"
+        "compute_com_maps(ds)\n"
+        "described = ds.describe()['chunks']\n"
+        "assert 'dask' not in sys.modules, 'dask was imported'\n"
+        "print(json.dumps([described, list(ds.data.chunksize), type(ds.data).__module__]))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    described, made, module = json.loads(out.stdout)
+    assert described == made and module.startswith("dask")

@@ -65,3 +65,20 @@ def test_auto_rotation_applies_the_correction(make_dataset):
     # 180° is resolved only when the ADF image carries the atoms; here we check mod 180
     assert (maps.rotation_deg - 40.0) % 180 == pytest.approx(0, abs=1.5) or \
         (maps.rotation_deg - 40.0) % 180 == pytest.approx(180, abs=1.5)
+
+
+def test_virtual_images_are_the_detector_sums_they_name(make_dataset):
+    """BF: the disk; ADF: every pixel beyond 1.2 r + 1 (taken as all pixels less the inner
+    disk); both without the hot pixel, as the detector images of those masks."""
+    from ferromap.core.virtual import annulus_mask, virtual_image
+
+    shifts = np.random.default_rng(3).normal(0, 1.5, (5, 6, 2))
+    ds = make_dataset(shifts, hot=(5, 40))
+    maps = compute_com_maps(ds)
+    (centre, radius), good = maps.bf_disk, ~maps.hot_pixels
+    data = np.load(ds.source).astype(np.float64)
+    adf = annulus_mask(ds.frame_shape, centre, outer=np.inf, inner=1.2 * radius + 1) * good
+    bf = annulus_mask(ds.frame_shape, centre, outer=radius) * good
+    np.testing.assert_allclose(maps.virtual_adf, virtual_image(data, adf), rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(maps.virtual_bf, virtual_image(data, bf), rtol=1e-5)
+    assert maps.virtual_adf.max() > 1000  # the shifted disks reach past 1.2 r + 1

@@ -63,3 +63,23 @@ def test_only_an_averaging_torch_teacher_can_be_distilled(teacher):
     model, x, _ = teacher
     with pytest.raises(ValueError, match="averages over orientations"):
         distill(one_pass(model, model.net), lambda epoch: (x, None), epochs=1)
+
+
+def test_a_class_the_student_cannot_predict_is_left_out_of_the_loss():
+    """A class without a prototype has log q = -inf: the loss is the KL over the other
+    classes (the teacher's probabilities renormalised there), finite, with a gradient."""
+    import torch
+
+    from ferromap.training.distill import _kl_to_teacher
+
+    logits = torch.tensor([[2.0, 0.5, -1.0, 0.0]], requires_grad=True)
+    log_q = torch.cat([torch.log_softmax(logits[:, :3], dim=1),
+                       torch.full((1, 1), -torch.inf)], dim=1)
+    target = torch.tensor([[0.4, 0.3, 0.1, 0.2]])
+    loss = _kl_to_teacher(log_q, target)
+    t = target[0, :3] / target[0, :3].sum()
+    expected = (t * (t.log() - log_q[0, :3])).sum()
+    assert torch.isfinite(loss)
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    loss.backward()
+    assert logits.grad[0, :3].abs().sum() > 0.1

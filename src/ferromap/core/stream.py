@@ -109,13 +109,14 @@ def check_4d(data, name: str = "data") -> None:
                          f"got {'shape ' + str(tuple(shape)) if shape is not None else type(data)}")
 
 
-def _is_dask(data) -> bool:
+def is_dask(data) -> bool:
+    """Whether ``data`` is a dask collection (checked without importing dask)."""
     return type(data).__module__.startswith("dask")
 
 
 def block_slices(data) -> list[Where]:
     """The ``(rows, cols)`` slices of every block, in scan order (dask: its chunks)."""
-    if _is_dask(data):
+    if is_dask(data):
         edges = [np.cumsum((0, *c)) for c in data.chunks[:2]]
     else:
         rows, cols = data.shape[:2]
@@ -299,8 +300,7 @@ class LinearKernel(Kernel):
         parts = [np.asarray(m, np.float32).reshape(len(np.asarray(m)), -1)
                  for m in matrices.values()]
         widths = [p.shape[1] for p in parts]
-        self.weights = np.ascontiguousarray(np.concatenate(parts, axis=1))
-        self.columns = np.ascontiguousarray(self.weights.T)
+        self.columns = np.ascontiguousarray(np.concatenate(parts, axis=1).T)  # one per detector
         self.support = [_support(col) for col in self.columns]
         self.splits = np.cumsum(widths)[:-1]
         self.threshold = threshold
@@ -309,10 +309,10 @@ class LinearKernel(Kernel):
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
         n_px = block.shape[2] * block.shape[3]
-        if n_px != self.weights.shape[0]:
-            raise ValueError(f"the detector matrices have {self.weights.shape[0]} rows; the "
+        if n_px != self.columns.shape[1]:
+            raise ValueError(f"the detector matrices have {self.columns.shape[1]} rows; the "
                              f"patterns have {n_px} pixels")
-        out = np.empty((r, c, self.weights.shape[1]), np.float32)
+        out = np.empty((r, c, len(self.columns)), np.float32)
         step = max(1, self.TILE_BYTES // (4 * n_px))
         tile = _tile((min(step, c), n_px))
         for i in range(r):  # row by row: a cropped or subsampled block is never copied whole
@@ -328,7 +328,7 @@ class LinearKernel(Kernel):
 
     def _apply(self, tile: np.ndarray, out: np.ndarray) -> None:
         if len(self.columns) > self.MAX_VECTOR_COLUMNS:
-            np.matmul(tile, self.weights, out=out)
+            np.matmul(tile, self.columns.T, out=out)
             return
         for m, (lo, hi) in enumerate(self.support):
             if lo == hi:

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from ferromap.core.stream import ProgressCallback, check_4d, linear_statistics
+from ferromap.core.stream import ProgressCallback, check_4d, is_dask, linear_statistics
 
 
 def annulus_mask(
@@ -144,8 +144,7 @@ def _support(mask: np.ndarray, data) -> tuple[slice, slice]:
     """The bounding box of the mask's non-zero pixels: only those detector rows and columns
     are read (a bright-field disk is a small part of the frame). Only where slicing is lazy
     (numpy views, dask); h5py or zarr would read the slice at once."""
-    lazy = isinstance(data, np.ndarray) or type(data).__module__.startswith("dask")
-    if not lazy:
+    if not (isinstance(data, np.ndarray) or is_dask(data)):
         return slice(None), slice(None)
     nz_rows, nz_cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not len(nz_rows):

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ferromap.core.stream import is_dask, scan_chunks
+
 if TYPE_CHECKING:
     import dask.array as da
 
@@ -97,7 +99,7 @@ class _DaskOnFirstUse:
         if obj is None:
             raise AttributeError(self.slot)  # no default: the field is required
         value = obj.__dict__[self.slot]
-        if not type(value).__module__.startswith("dask"):
+        if not is_dask(value):
             value = obj.__dict__[self.slot] = _to_dask(value)
         return value
 
@@ -245,10 +247,8 @@ class Dataset4D:
     def _chunks(self) -> tuple[int, ...]:
         """The dask chunk shape, without making the dask array (same rule as its wrapper)."""
         data = self.__dict__["_data"]
-        if type(data).__module__.startswith("dask"):
+        if is_dask(data):
             return tuple(int(c[0]) for c in data.chunks)
-        from ferromap.core.stream import scan_chunks
-
         return scan_chunks(self.shape, self.dtype.itemsize)
 
     def with_calibration(self, **changes) -> Dataset4D:

@@ -5,22 +5,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 
-def _file_mode() -> int:
-    """The mode an ordinary new file gets here (0o666 less the umask): a temporary file is
-    created 0o600, which would leave results unreadable to the rest of a group."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
+def _new_file(path: Path) -> Path:
+    """Create an empty, uniquely named file beside ``path`` with the mode any new file gets
+    (0o666 less the umask; ``tempfile.mkstemp`` would make it 0o600, unreadable to the rest
+    of a group once renamed onto ``path``)."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
 
 
 @contextlib.contextmanager
@@ -39,11 +41,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    tmp = _new_file(path)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, _FILE_MODE)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
