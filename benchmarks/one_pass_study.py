@@ -21,11 +21,12 @@ docs/benchmark.md (between markers); ``--table-only`` rebuilds the table from th
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import replace_block, save_result
+from _common import RESULTS, replace_block, save_result
 
 from ferromap.models import load_model
 from ferromap.training.train import load_labelled
@@ -74,12 +75,6 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def json_date(path: Path) -> str:
-    import json
-
-    return json.loads(path.read_text())["date"]
-
-
 def write_docs(result: dict) -> None:
     doc = ROOT / "docs" / "benchmark.md"
     text = replace_block(doc.read_text(), BEGIN, END, table(result))
@@ -96,10 +91,6 @@ def main() -> None:
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     if args.table_only:
-        import json
-
-        from _common import RESULTS
-
         write_docs(json.loads((RESULTS / "one_pass_study.json").read_text()))
         return
     one = load_model(args.teacher, device="cpu", symmetrize=False)
@@ -129,8 +120,7 @@ def main() -> None:
     result = {"teacher": args.teacher, "students": dict(s.split("=", 1) for s in args.student),
               "gated_cost_passes": {f"{f:.1f}": round(1 + 7 * f, 1) for f in FRACTIONS},
               **speed, "sets": rows}
-    path = save_result("one_pass_study", result)
-    write_docs({**result, "date": json_date(path)})
+    write_docs(json.loads(save_result("one_pass_study", result).read_text()))
 
 
 if __name__ == "__main__":
