@@ -1,10 +1,12 @@
 """Regenerate the project's simulated data sets (seeded, reproducible).
 
-    python scripts/make_datasets.py [--out data] [--group suite bank legacy] [--bank 80]
+    python scripts/make_datasets.py [--out data] [--group suite calibration bank legacy] [--bank 80]
                                     [--only NAME ...] [--force]
 
 * ``suite``: the experiment-like evaluation suite (ferromap.simulate.recipes.SUITE), about an
   hour on 2 CPU cores;
+* ``calibration``: validation sets for the confidence calibration
+  (ferromap.simulate.recipes.CALIBRATION; other crystals and nuisance levels than the suite);
 * ``bank``: the training bank (ferromap.simulate.bank), ``--bank`` entries of about 2 minutes
   each on 2 CPU cores, written as DIR/bank/entry-NNNN.zarr;
 * ``legacy``: the earlier training and test sets (ferromap.simulate.recipes.RECIPES).
@@ -27,14 +29,15 @@ from ferromap.io.dataset import Calibration
 from ferromap.io.save import save_4dstem
 from ferromap.io.sidecar import read_label_map
 from ferromap.simulate.bank import bank_entry, simulate_bank_entry
-from ferromap.simulate.recipes import RECIPES, SUITE, Recipe, simulate_recipe
+from ferromap.simulate.recipes import CALIBRATION, RECIPES, SUITE, Recipe, simulate_recipe
 
 
-def noisy_copy(recipe: Recipe, out: Path):
-    """``(data, labels, metadata)`` from an already built noise-free twin, or ``None``."""
+def noisy_copy(recipe: Recipe, recipes: dict[str, Recipe], out: Path):
+    """``(data, labels, metadata)`` from an already built noise-free twin in ``recipes``, or
+    ``None``."""
     if recipe.noise_seed is None:
         return None
-    for other in RECIPES.values():
+    for other in recipes.values():
         twin = out / f"{other.name}.zarr"
         if replace(recipe.noise_free(), name=other.name) == other and twin.exists():
             ds = open_4dstem(twin)
@@ -59,7 +62,7 @@ def build_recipes(recipes: dict[str, Recipe], out: Path, only, force: bool) -> N
             print(f"{path} exists, skipped")
             continue
         t0 = time.perf_counter()
-        built = noisy_copy(recipes[name], out) if recipes is RECIPES else None
+        built = noisy_copy(recipes[name], recipes, out)
         _save(path, built or simulate_recipe(recipes[name], progress=StderrProgress(name)), t0)
 
 
@@ -77,7 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="data")
     ap.add_argument("--group", nargs="*", default=["suite", "bank"],
-                    choices=["suite", "bank", "legacy"])
+                    choices=["suite", "calibration", "bank", "legacy"])
     ap.add_argument("--bank", type=int, default=80, help="training bank entries")
     ap.add_argument("--only", nargs="*", help="recipe names to build (suite or legacy)")
     ap.add_argument("--force", action="store_true", help="rebuild existing sets")
@@ -86,6 +89,8 @@ def main() -> None:
     for group in args.group:
         if group == "suite":
             build_recipes(SUITE, out, args.only, args.force)
+        elif group == "calibration":
+            build_recipes(CALIBRATION, out, args.only, args.force)
         elif group == "legacy":
             build_recipes(RECIPES, out, args.only, args.force)
         else:

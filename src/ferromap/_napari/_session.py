@@ -115,6 +115,7 @@ class Session:
         self.position: tuple[int, int] | None = None
         self.result_layers: set[str] = set()
         self.closed = False
+        self._marker_queued = False
         viewer.mouse_drag_callbacks.append(self._on_mouse)
         viewer.cursor.events.position.connect(self._status, position="last")
         viewer.layers.selection.events.active.connect(self._on_active)
@@ -249,9 +250,24 @@ class Session:
         row, col = int(np.clip(row, 0, rows - 1)), int(np.clip(col, 0, cols - 1))
         self.position = (row, col)
         view = inspect_position(self.dataset, row, col, self.maps, self.com_maps)
-        self.position_changed.emit(view)  # the pattern first: the marker repaints later
-        self._move_marker(row, col)
+        self.position_changed.emit(view)  # the pattern first: the marker follows
+        self._queue_marker()
         return view
+
+    def _queue_marker(self) -> None:
+        """Move the marker at the next turn of the event loop, after the pattern is painted
+        (setting a Points layer's data costs about as much as painting the pattern); clicks or
+        arrow keys faster than that move it once, to the latest position."""
+        from qtpy.QtCore import QTimer
+
+        if not self._marker_queued:
+            self._marker_queued = True
+            QTimer.singleShot(0, self._flush_marker)
+
+    def _flush_marker(self) -> None:
+        self._marker_queued = False
+        if not self.closed and self.dataset is not None and self.position is not None:
+            self._move_marker(*self.position)
 
     def _move_marker(self, row: int, col: int) -> None:
         step = scan_scale(self.dataset.calibration.scan_step_nm)[0]

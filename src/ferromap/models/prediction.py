@@ -18,10 +18,18 @@ class Prediction:
     distance : numpy.ndarray
         ``(n,)`` distance of the pattern's embedding to the nearest prototype (prototype
         head) or training example (PCA+kNN); NaN where the model has no such notion.
+    agreement : numpy.ndarray or None
+        ``(n,)`` fraction of the symmetry passes whose own label is the combined one (``None``:
+        one pass).
+    right : numpy.ndarray or None
+        ``(n,)`` calibrated probability that the label is right (:meth:`calibrated`); ``None``
+        until calibrated, when :attr:`confidence` is the top probability.
     """
 
     probs: np.ndarray
     distance: np.ndarray
+    agreement: np.ndarray | None = None
+    right: np.ndarray | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -30,7 +38,9 @@ class Prediction:
 
     @property
     def confidence(self) -> np.ndarray:
-        """Probability of the most probable class."""
+        """The calibrated probability of being right, else the top class probability."""
+        if self.right is not None:
+            return np.asarray(self.right, np.float32)
         return self.probs.max(axis=1).astype(np.float32)
 
     def tempered(self, temperature: float) -> Prediction:
@@ -40,4 +50,28 @@ class Prediction:
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         p = np.exp(tempered_log_probs(self.probs, temperature))
-        return Prediction(p.astype(np.float32), self.distance)
+        return Prediction(p.astype(np.float32), self.distance, self.agreement)
+
+    def calibrated(self, temperature: float | None, confidence: dict | None) -> Prediction:
+        """Tempered probabilities and, with a fitted ``confidence`` map
+        (:func:`ferromap.models.calibration.fit_confidence`), the probability of being right.
+
+        Parameters
+        ----------
+        temperature : float or None
+            Temperature of the class probabilities (none: unchanged).
+        confidence : dict or None
+            The model file's confidence regression for this number of passes.
+
+        Returns
+        -------
+        Prediction
+        """
+        from ferromap.models.calibration import apply_confidence, confidence_features
+
+        pred = self.tempered(temperature) if temperature else self
+        if not confidence:
+            return pred
+        x = confidence_features(pred.probs, pred.distance, pred.agreement)
+        right = apply_confidence(confidence, x).astype(np.float32)
+        return Prediction(pred.probs, pred.distance, pred.agreement, right)

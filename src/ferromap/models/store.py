@@ -20,6 +20,7 @@ import numpy as np
 
 from ferromap.classes import ClassSet
 from ferromap.errors import FerromapError
+from ferromap.models.calibration import check_confidence_spec
 from ferromap.models.prediction import Prediction
 from ferromap.models.symmetry import GROUPS, symmetrized_predict, usable_ops
 
@@ -62,6 +63,10 @@ class ModelInfo:
         """The fitted temperature for predictions made with ``passes`` orientations."""
         return self.calibration.get("temperature", {}).get(str(passes))
 
+    def confidence_map(self, passes: int) -> dict | None:
+        """The fitted probability-of-being-right regression for ``passes`` orientations."""
+        return self.calibration.get("confidence", {}).get(str(passes))
+
     def to_json(self) -> dict:
         """The ``model.json`` content."""
         return {"schema": SCHEMA, "version": VERSION, "name": self.name, "kind": self.kind,
@@ -88,6 +93,9 @@ class ModelInfo:
         if not isinstance(temps, dict) or not all(
                 isinstance(t, (int, float)) and t > 0 for t in temps.values()):
             raise ModelFileError(f"{where}: malformed calibration {calibration!r}")
+        maps = calibration.get("confidence", {})
+        if not isinstance(maps, dict) or not all(check_confidence_spec(m) for m in maps.values()):
+            raise ModelFileError(f"{where}: malformed confidence calibration {maps!r}")
         try:
             return cls(d["name"], d["kind"], ClassSet.from_dict(d["classes"]), int(d["crop_size"]),
                        d.get("mrad_per_px"), d.get("normalisation", "minmax"),
@@ -172,8 +180,9 @@ class LoadedModel:
                 calibrate: bool = True) -> Prediction:
         """Predict ``(n, S, S)`` min-max-normalised crops (``batch`` defaults to
         ``self.batch_size``). With ``calibrate`` the probabilities are tempered by the
-        model file's fitted temperature for this number of passes, so that the confidence
-        is the probability of being right."""
+        model file's fitted temperature for this number of passes, and the confidence is
+        the probability of being right, from the file's fitted confidence regression
+        (:mod:`ferromap.models.calibration`) where it has one."""
         if crops.ndim != 3 or crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
             raise FerromapError(f"model {self.info.name} expects (n, {self.info.crop_size}, "
                                 f"{self.info.crop_size}) crops, got {crops.shape}")
@@ -182,8 +191,10 @@ class LoadedModel:
                                        self.symmetry_ops)
         else:
             pred = self._predict_once(crops, batch)
-        temperature = self.info.temperature(self.passes) if calibrate else None
-        return pred.tempered(temperature) if temperature else pred
+        if not calibrate:
+            return pred
+        return pred.calibrated(self.info.temperature(self.passes),
+                               self.info.confidence_map(self.passes))
 
     def _predict_once(self, crops: np.ndarray, batch: int | None) -> Prediction:
         batch = batch or self.batch_size

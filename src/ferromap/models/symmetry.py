@@ -136,14 +136,20 @@ def symmetrized_predict(predict: Callable[[np.ndarray], Prediction], crops: np.n
 
     The pattern transformed by ``op`` is of class ``perm[i]`` exactly when the original is of
     class ``i``, so its column ``perm[i]`` is read as evidence for ``i``. The probabilities
-    are the normalised geometric mean over the group, the distance the arithmetic mean.
+    are the normalised geometric mean over the group, the distance the arithmetic mean, and
+    ``agreement`` the fraction of operations whose own label is the combined one.
     """
-    log_p, dist = 0.0, 0.0
+    log_p, dist, votes = 0.0, 0.0, []
     for op, perm in ops:
         pred = predict(np.ascontiguousarray(op.apply(crops)))
-        log_p = log_p + np.log(np.clip(pred.probs[:, perm], 1e-12, None))
+        mapped = np.log(np.clip(pred.probs[:, perm], 1e-12, None))
+        log_p = log_p + mapped
+        votes.append(mapped.argmax(axis=1))
         dist = dist + pred.distance
     log_p = log_p / len(ops)
     probs = np.exp(log_p - log_p.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
-    return Prediction(probs.astype(np.float32), (dist / len(ops)).astype(np.float32))
+    labels = probs.argmax(axis=1)
+    agreement = np.mean([v == labels for v in votes], axis=0) if votes else None
+    return Prediction(probs.astype(np.float32), (dist / len(ops)).astype(np.float32),
+                      None if agreement is None else agreement.astype(np.float32))

@@ -139,13 +139,14 @@ class PredictKernel(Kernel):
     def __init__(self, model, geometry: CropGeometry):
         self.model, self.geometry = model, geometry
         n = len(model.info.classes)
-        self.buffers = (Buffer("probs", (n,)), Buffer("distance"))
+        self.buffers = (Buffer("probs", (n,)), Buffer("distance"), Buffer("confidence"))
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
         pred = self.model.predict(self.geometry.crops(block, where))
         _release_free_memory()
-        return {"probs": pred.probs.reshape(r, c, -1), "distance": pred.distance.reshape(r, c)}
+        return {"probs": pred.probs.reshape(r, c, -1), "distance": pred.distance.reshape(r, c),
+                "confidence": pred.confidence.reshape(r, c)}
 
 
 def _release_free_memory() -> None:
@@ -277,7 +278,7 @@ def predict_dataset(
     probs, distance = out["probs"], out["distance"]
     empty = ~np.isfinite(geometry.com).all(axis=-1)
     labels = np.where(empty, NOT_CLASSIFIED, probs.argmax(axis=-1)).astype(np.uint8)
-    confidence = np.where(empty, 0.0, probs.max(axis=-1)).astype(np.float32)
+    confidence = np.where(empty, 0.0, out["confidence"]).astype(np.float32)
     calibrated = model.info.calibrated
     low_info = low_information_mask(geometry.magnitude, confidence,
                                     anomaly.min_confidence if calibrated else None) | empty

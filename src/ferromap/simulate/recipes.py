@@ -189,6 +189,34 @@ SUITE: dict[str, Recipe] = {r.name: r for r in [
 ]}
 
 
+#: Validation data for the confidence calibration (``scripts/calibrate_weights.py``): the suite's
+#: design, on other crystals (seeds 601-) and at another irrational grid offset, with other
+#: levels of each nuisance than the suite's, so that the suite stays a test of the
+#: calibration. The detector-only sets are noisy copies of ``cal-clean`` (``noise_seed``).
+_CAL = replace(_SUITE, name="cal-clean", offset_A=(0.71 * SUITE_STEP_A, 0.23 * SUITE_STEP_A),
+               seed=601)
+_CAL_OPTICS = Microscope(tilt_mrad=0.8, tilt_azimuth_deg=110.0, defocus_A=-25.0,
+                         source_fwhm_A=0.4)
+CALIBRATION: dict[str, Recipe] = {r.name: r for r in [
+    _CAL,
+    replace(_CAL, name="cal-12nm", thickness_nm=12.0, seed=602),
+    replace(_CAL, name="cal-35nm", thickness_nm=35.0, seed=603),
+    replace(_CAL, name="cal-60nm", thickness_nm=60.0, seed=604),
+    replace(_CAL, name="cal-dose3e5", dose=3e5, noise_seed=605),
+    replace(_CAL, name="cal-dose3e4", dose=3e4, noise_seed=606),
+    replace(_CAL, name="cal-dose2e4-dark", dose=2e4, dark_counts=0.3, noise_seed=607),
+    replace(_CAL, name="cal-psf-dose1e5", dose=1e5, psf_sigma_px=0.8, noise_seed=608),
+    replace(_CAL, name="cal-descan", descan_shift_px=(-1.6, 2.1),
+            descan_ramp_px=((-0.05, 0.04), (0.03, -0.07)), noise_seed=609),
+    replace(_CAL, name="cal-tilt", seed=610, microscope=Microscope(tilt_mrad=1.4,
+                                                                   tilt_azimuth_deg=290.0)),
+    replace(_CAL, name="cal-defocus", seed=611, microscope=Microscope(defocus_A=-40.0)),
+    replace(_CAL, name="cal-experiment", seed=612, dose=2e5, dark_counts=0.3, psf_sigma_px=0.8,
+            microscope=_CAL_OPTICS, multislice=Multislice(phonon_configs=4, samples=4, seed=612),
+            descan_shift_px=(-1.6, 2.1), descan_ramp_px=((-0.05, 0.04), (0.03, -0.07))),
+]}
+
+
 def vacancy_scan_position(recipe: Recipe) -> tuple[float, float]:
     """``(row, col)`` of the vacancy's Nb–O column on the recipe's scan grid (fractional)."""
     if recipe.vacancy is None:
