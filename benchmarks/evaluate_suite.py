@@ -100,8 +100,9 @@ def reliability_figure(results: list[dict], path: Path) -> None:
         ok = [j for j, k in enumerate(n) if k]
         ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect")
         ax.plot([conf[j] for j in ok], [acc[j] for j in ok], "o-", label=r["model"])
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=
-               f"{LABELS[s].strip('*')}: ECE {r['results'][s]['ece']:.3f}")
+        short = "experiment-like" if s == "suite-experiment" else LABELS[s]
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (probability right)",
+               title=f"{short}: ECE {r['results'][s]['ece']:.3f}")
         if i == 0:
             ax.set_ylabel("accuracy (fraction right)")
             ax.legend(fontsize=7, loc="upper left")
