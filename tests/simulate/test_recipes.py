@@ -48,3 +48,26 @@ def test_jittered_positions_cover_the_cell_and_are_seeded():
     train = {r.seed for n, r in RECIPES.items() if n.startswith("train-") and r.jitter_A}
     test = {r.seed for n, r in RECIPES.items() if n.startswith("test-")}
     assert not train & test  # the shipped model's crystals are never test crystals
+
+
+def test_calibration_sets_share_no_crystal_or_offset_with_the_suite():
+    """The calibration fits on other crystals, positions and nuisance levels than the suite
+    it is tested on; its detector-only sets are noisy copies of one noise-free scan."""
+    from dataclasses import replace
+
+    from ferromap.simulate.recipes import CALIBRATION, SUITE
+
+    suite_seeds = {r.seed for r in SUITE.values()}
+    assert not suite_seeds & {r.seed for r in CALIBRATION.values()}
+    assert not set(SUITE) & set(CALIBRATION)
+    assert {r.offset_A for r in CALIBRATION.values()}.isdisjoint(r.offset_A for r in SUITE.values())
+    clean = CALIBRATION["cal-clean"]
+    copies = [r for r in CALIBRATION.values() if r.noise_seed is not None]
+    assert len(copies) >= 4
+    assert all(replace(r.noise_free(), name=clean.name) == clean for r in copies)
+    dose_only = {r.dose for r in copies if r.dose and not r.psf_sigma_px}
+    assert dose_only and dose_only.isdisjoint(r.dose for r in SUITE.values())
+    for level in ("thickness_nm", "psf_sigma_px", "descan_shift_px", "microscope"):
+        ours = {getattr(r, level) for r in CALIBRATION.values()} - {getattr(clean, level)}
+        theirs = {getattr(r, level) for r in SUITE.values()}
+        assert ours and ours.isdisjoint(theirs), level
