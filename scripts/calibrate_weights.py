@@ -25,14 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ferromap.errors import FerromapError
 from ferromap.io.writers import atomic_path
 from ferromap.models import load_model
-from ferromap.models.calibration import (
-    apply_confidence,
-    confidence_features,
-    fit_confidence,
-    fit_temperature,
-)
+from ferromap.models.calibration import fit_calibration
+from ferromap.models.prediction import Prediction
 from ferromap.simulate.recipes import CALIBRATION
 from ferromap.training.evaluate import reliability
 from ferromap.training.train import load_labelled
@@ -60,17 +57,15 @@ def set_predictions(model_path: str, paths: list[Path]) -> dict:
 
 def fit_passes(rows: dict) -> tuple[float, dict, dict]:
     """Temperature, confidence regression and per-set in-sample ECE for one pass count."""
-    probs = np.concatenate([pred.probs for pred, _ in rows.values()])
-    labels = np.concatenate([y for _, y in rows.values()])
-    temperature = fit_temperature(probs, labels)
-    feats, right = [], []
-    for pred, y in rows.values():
-        t = pred.tempered(temperature)
-        feats.append(confidence_features(t.probs, t.distance, t.agreement))
-        right.append(t.labels == y)
-    spec = fit_confidence(np.concatenate(feats), np.concatenate(right))
-    ece = {name: round(reliability(apply_confidence(spec, x), r)["ece"], 4)
-           for name, x, r in zip(rows, feats, right)}
+    preds = [pred for pred, _ in rows.values()]
+    agreement = None if preds[0].agreement is None else np.concatenate([p.agreement for p in preds])
+    whole = Prediction(np.concatenate([p.probs for p in preds]),
+                       np.concatenate([p.distance for p in preds]), agreement)
+    temperature, spec = fit_calibration(whole, np.concatenate([y for _, y in rows.values()]))
+    ece = {}
+    for name, (pred, y) in rows.items():
+        cal = pred.calibrated(temperature, spec)
+        ece[name] = round(reliability(cal.confidence, cal.labels == y)["ece"], 4)
     return temperature, spec, ece
 
 
@@ -80,6 +75,13 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "data"))
     ap.add_argument("--sets", nargs="*", default=list(CALIBRATION))
     args = ap.parse_args()
+    try:
+        calibrate(args)
+    except FerromapError as exc:
+        raise SystemExit(f"calibrate_weights: {exc}") from None
+
+
+def calibrate(args) -> None:
     paths = [Path(args.data) / f"{s}.zarr" for s in args.sets]
     missing = [p.name for p in paths if not p.exists()]
     if missing:

@@ -167,3 +167,26 @@ def apply_confidence(spec: dict, features: np.ndarray) -> np.ndarray:
     """``(n,)`` probability of being right from a :func:`fit_confidence` result."""
     t = spec["intercept"] + np.asarray(features, np.float64) @ np.asarray(spec["coef"])
     return 1.0 / (1.0 + np.exp(-t))
+
+
+def fit_calibration(pred, labels: np.ndarray) -> tuple[float, dict]:
+    """Both fits for one pass count: the temperature, then the confidence regression on the
+    tempered predictions (the order :meth:`Prediction.calibrated` applies them in).
+
+    Parameters
+    ----------
+    pred : ferromap.models.prediction.Prediction
+        Uncalibrated validation predictions.
+    labels : numpy.ndarray
+        ``(n,)`` true class indices.
+
+    Returns
+    -------
+    tuple
+        ``(temperature, confidence regression)`` for the model file.
+    """
+    temperature = fit_temperature(pred.probs, labels)
+    hot = pred.tempered(temperature)
+    spec = fit_confidence(confidence_features(hot.probs, hot.distance, hot.agreement),
+                          hot.labels == np.asarray(labels))
+    return temperature, spec

@@ -150,6 +150,5 @@ def symmetrized_predict(predict: Callable[[np.ndarray], Prediction], crops: np.n
     probs = np.exp(log_p - log_p.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     labels = probs.argmax(axis=1)
-    agreement = np.mean([v == labels for v in votes], axis=0) if votes else None
-    return Prediction(probs.astype(np.float32), (dist / len(ops)).astype(np.float32),
-                      None if agreement is None else agreement.astype(np.float32))
+    agreement = np.mean([v == labels for v in votes], axis=0).astype(np.float32)
+    return Prediction(probs.astype(np.float32), (dist / len(ops)).astype(np.float32), agreement)

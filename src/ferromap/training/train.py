@@ -278,7 +278,7 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
     """
 
     from ferromap.classes import KNN8
-    from ferromap.models.calibration import confidence_features, fit_confidence, fit_temperature
+    from ferromap.models.calibration import fit_calibration
     from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
     from ferromap.models.symmetry import augment_batch, usable_ops
     from ferromap.simulate.fourdstem import DEFAULT_MRAD_PER_PX
@@ -336,11 +336,8 @@ def train_from_bank(config: TrainConfig, *, progress: Callable[[dict], None] | N
         pred = model.predict(xv, calibrate=False)
         record[f"val_accuracy_{model.passes}_pass"] = float((pred.labels == yv).mean())
         if config.calibrate:
-            t = fit_temperature(pred.probs, yv)
+            t, confidence[str(model.passes)] = fit_calibration(pred, yv)
             temperatures[str(model.passes)] = round(t, 5)
-            hot = pred.tempered(t)
-            confidence[str(model.passes)] = fit_confidence(
-                confidence_features(hot.probs, hot.distance, hot.agreement), hot.labels == yv)
     info.calibration = {"temperature": temperatures, "confidence": confidence,
                         "fitted_on": "validation bank scans"} if temperatures else {}
     model = LoadedModel(info, net, device if kind == "torch" else "cpu")
