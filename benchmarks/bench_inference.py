@@ -5,12 +5,16 @@
 1. Model only: conv-proto on 64×64 crops already in memory (patterns/s, best of 3 after a
    warm-up), CPU and, when present, CUDA; one pass per pattern.
 2. End to end: `predict_dataset` on an on-disk uint16 .npy (read → CoM → crop → model →
-   maps), patterns/s (best of 3 runs after a warm-up): conv-proto averaged over its 8
-   symmetry orientations (the default) and in one pass (`--no-symmetrize`), the latter also
-   with CPU batches 64, 128 and 256 (default 32). Reference: a plain streaming sum over the
-   same array in the same run; the printed ratio shows how far the model is from I/O speed.
+   maps), patterns/s (best of 3 runs after a warm-up), for every shipped model with its
+   defaults (the default model, context, reads ring-harmonic features and averages its scan
+   network over the 8 orientations); conv-proto also averaged over its 8 symmetry
+   orientations and in one pass (`--no-symmetrize`), the latter with CPU batches 64, 128 and
+   256 (default 32). The scan step is given as 0.0494 nm (a/8). Reference: one fp32 forward
+   pass of the published Conv per pattern, and a plain streaming sum over the same array in
+   the same run.
 3. --big: a 128×128×256×256 uint16 dataset (2 GiB) from disk to written maps
-   (`ferromap predict`, default and `--no-symmetrize`), seconds. Target: < 30 s.
+   (`ferromap predict` with the default model, and conv-proto averaged over 8 orientations),
+   seconds. Target: < 30 s.
 """
 
 from __future__ import annotations
@@ -66,9 +70,12 @@ def published_forward(n: int = 4096, batch: int = 32) -> float:
     return n / best
 
 
+STEP_NM = 0.0494  # a/8 of KNN
+
+
 def end_to_end(path: Path, model_name: str, batch: int | None = None,
                symmetrize: bool | None = True) -> tuple[float, float]:
-    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746)
+    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746, scan_step_nm=STEP_NM)
     model = load_model(model_name, device="auto", symmetrize=symmetrize)
     model.batch_size = batch or model.batch_size
     np.load(path, mmap_mode="r").sum()  # warm the page cache
@@ -89,7 +96,8 @@ def big_run(*flags: str) -> float:
     out = Path(tempfile.mkdtemp()) / "maps"
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "ferromap.cli", "predict", str(path), "--out", str(out),
-                    "--mrad-per-px", "0.8", "--quiet", *flags], check=True)
+                    "--mrad-per-px", "0.8", "--scan-step-nm", str(STEP_NM), "--quiet", *flags],
+                   check=True)
     return time.perf_counter() - t
 
 
@@ -120,7 +128,9 @@ def main() -> None:
         result["bf16_fp32_label_agreement_on_sample"] = round(
             float((fp.labels == bf.labels).mean()), 4)
     path = make_npy(DATA / f"infer_{args.scan[0]}x{args.scan[1]}x64.npy", tuple(args.scan), 64)
-    for name in ("conv-proto", "pca-knn"):
+    from ferromap.models import SHIPPED
+
+    for name in SHIPPED:
         rate, sum_rate = end_to_end(path, name, symmetrize=None)
         result[f"end_to_end_{name}_default_patterns_per_s"] = round(rate)
         result[f"end_to_end_{name}_default_ratio_to_published_forward"] = round(
@@ -132,9 +142,11 @@ def main() -> None:
         result[f"end_to_end_conv-proto_single_pass_batch_{batch}_patterns_per_s"] = round(rate)
     result["reference_streaming_sum_patterns_per_s"] = round(sum_rate)
     result["dataset"] = f"{(*args.scan, 64, 64)} uint16 .npy"
+    result["default_model"] = SHIPPED[0]
     if args.big:
         result["big_128x128x256x256_default_seconds"] = round(big_run(), 1)
-        result["big_128x128x256x256_8_orientations_seconds"] = round(big_run("--symmetrize"), 1)
+        result["big_128x128x256x256_conv-proto_8_orientations_seconds"] = round(
+            big_run("--model", "conv-proto", "--symmetrize"), 1)
     result["conv-proto_symmetry_passes"] = load_model("conv-proto", device="cpu").passes
     result["target_patterns_per_s"] = 2000
     save_result("inference", result)

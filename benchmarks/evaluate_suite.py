@@ -14,8 +14,10 @@ expected calibration error (ECE) and the reliability diagram. Results go to
 ``benchmarks/results/suite_NAME.json``; the table to docs/benchmark.md and README.md (between
 markers) and stdout; the reliability diagram to docs/reliability.png.
 
-The default models are the shipped ones and the previous shipped conv-proto
-(``models/conv-proto-previous``, the weights of commit 45f211b).
+The default rows: the shipped default model (context; with one pass; without the
+preprocessing), pca-knn, conv-proto (the previous default, per pattern: the weights of
+commit 45f211b with the calibration fitted since; with one pass) and those weights without
+the calibration (``models/conv-proto-previous``, ``make models/conv-proto-previous``).
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ LABELS = {"suite-clean": "clean 20 nm", "suite-16nm": "16 nm", "suite-24nm": "24
           "suite-tilt1mrad": "1 mrad mistilt", "suite-defocus3nm": "3 nm defocus",
           "suite-tds": "TDS", "suite-source-psf-1e5": "source + PSF + 1e5",
           "suite-experiment": "**all together (experiment-like)**"}
-DEFAULT_MODELS = ["conv-proto=conv-proto", "conv-proto 1 pass=conv-proto:1",
-                  "pca-knn=pca-knn",
+DEFAULT_MODELS = ["context=context", "context 1 pass=context:1",
+                  "context no preprocessing=context:raw", "pca-knn=pca-knn",
+                  "conv-proto=conv-proto", "conv-proto 1 pass=conv-proto:1",
                   f"previous conv-proto=" f"{ROOT / 'models' / 'conv-proto-previous'}"]
 BEGIN, END = "<!-- suite table: begin -->", "<!-- suite table: end -->"
 

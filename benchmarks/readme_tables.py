@@ -52,24 +52,29 @@ def _inference_rows(inf: dict | None) -> list[str]:
                 "`bench_inference.py` |"]
     ref = inf["reference_published_conv_fp32_forward_patterns_per_s"]
     where = f"`bench_inference.py`, {inf['date']}"
-    rows = [f"| default `ferromap predict` conv-proto ({inf['conv-proto_symmetry_passes']} "
-            f"pass{'es' if inf['conv-proto_symmetry_passes'] > 1 else ''}), read → CoM → "
-            f"crops → model in one process, "
-            f"{inf['dataset']} | {inf['end_to_end_conv-proto_default_patterns_per_s']} "
-            f"patterns/s, **{inf['end_to_end_conv-proto_default_ratio_to_published_forward']}"
-            f"×** | one fp32 forward of the published Conv per pattern, batch 32: {ref} "
-            f"patterns/s | {where} |",
-            f"| conv-proto averaged over 8 orientations | "
-            f"{inf['end_to_end_conv-proto_8_orientations_patterns_per_s']} patterns/s | as above "
-            f"| {where} |",
-            f"| default pca-knn | {inf['end_to_end_pca-knn_default_patterns_per_s']} patterns/s"
-            f", {inf['end_to_end_pca-knn_default_ratio_to_published_forward']}× | as above | "
-            f"{where} |"]
+    default = inf["default_model"]
+
+    def rate(name: str) -> str:
+        return (f"{inf[f'end_to_end_{name}_default_patterns_per_s']} patterns/s, "
+                f"{inf[f'end_to_end_{name}_default_ratio_to_published_forward']}×")
+
+    rows = [f"| default `ferromap predict` ({default}: features streamed, scan network "
+            f"averaged over 8 orientations), read → CoM → features → maps in one process, "
+            f"{inf['dataset']} | **{rate(default)}** | one fp32 forward of the published Conv "
+            f"per pattern, batch 32: {ref} patterns/s | {where} |",
+            f"| conv-proto (per pattern), averaged over its "
+            f"{inf['conv-proto_symmetry_passes']} orientations | {rate('conv-proto')} | as "
+            f"above | {where} |",
+            f"| conv-proto, one pass (`--no-symmetrize`), batch 32 | "
+            f"{inf['end_to_end_conv-proto_single_pass_batch_32_patterns_per_s']} patterns/s | "
+            f"as above | {where} |",
+            f"| pca-knn | {rate('pca-knn')} | as above | {where} |"]
     if "big_128x128x256x256_default_seconds" in inf:
-        rows.append(f"| 2 GiB (128×128×256×256) to written maps, default | "
-                    f"{inf['big_128x128x256x256_default_seconds']} s (8 orientations: "
-                    f"{inf.get('big_128x128x256x256_8_orientations_seconds', '–')} s) | target "
-                    f"< 30 s | {where} |")
+        rows.append(f"| 2 GiB (128×128×256×256) to written maps, default ({default}) | "
+                    f"{inf['big_128x128x256x256_default_seconds']} s (conv-proto, 8 "
+                    f"orientations: "
+                    f"{inf.get('big_128x128x256x256_conv-proto_8_orientations_seconds', '–')} s)"
+                    f" | target < 30 s | {where} |")
     return rows
 
 
@@ -117,33 +122,38 @@ def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list
 
 
 def deltas_table() -> str:
-    """What each nuisance costs and what the preprocessing recovers.
+    """What each nuisance costs, what the preprocessing recovers and what the training over
+    the nuisances recovers.
 
-    Per-pattern accuracy points on the suite (``evaluate_suite.py``): the cost is the shipped
-    conv-proto's accuracy on the set minus its clean accuracy; what preprocessing recovers
-    is its accuracy with the descan surface and background subtraction minus without them
-    (the shipped weights are the previous weights, whose raw row that is).
+    Per-pattern accuracy points on the suite (``evaluate_suite.py``), for the default model:
+    the cost is its accuracy on the set minus its clean accuracy; preprocessing is its
+    accuracy with minus without the descan surface and background subtraction (the ``raw``
+    row); the randomized training is its accuracy minus the previous model's (conv-proto,
+    trained on clean simulations, read per pattern with the same preprocessing).
     """
     from evaluate_suite import LABELS, SETS
 
-    new = _load("suite_conv-proto")
-    raw = _load("suite_previous_conv-proto,_no_preprocessing")
-    if new is None or raw is None or Path(raw["spec"].split(":")[0]).name != "conv-proto-previous":
-        return "(run benchmarks/evaluate_suite.py for the shipped and the raw rows)"
+    new, raw, old = (_load(f"suite_{n}") for n in ("context", "context_no_preprocessing",
+                                                      "conv-proto"))
+    if new is None or raw is None or old is None:
+        return "(run benchmarks/evaluate_suite.py for the context, raw and conv-proto rows)"
 
     def acc(r, s):
         return 100 * r["results"][s]["accuracy"]
 
-    lines = ["| set | what the nuisance costs | what preprocessing recovers |", "|---|---|---|"]
-    for s in SETS[1:]:
-        lines.append(f"| {LABELS[s]} | {acc(new, s) - acc(new, 'suite-clean'):+.1f} | "
-                     f"{acc(new, s) - acc(raw, s):+.1f} |")
-    return "\n".join(lines) + ("\n\nPer-pattern accuracy points: the cost is the shipped "
-                               "conv-proto's accuracy on the set minus its clean accuracy; "
-                               "preprocessing is the previous model with minus without the "
-                               "descan surface and background subtraction (the shipped weights "
-                               "are the previous weights). "
-                               "`benchmarks/readme_tables.py` from the suite results.")
+    lines = ["| set | what the nuisance costs | what preprocessing recovers | what the "
+             "randomized scan-context training recovers |", "|---|---|---|---|"]
+    for s in SETS:
+        cost = "" if s == "suite-clean" else f"{acc(new, s) - acc(new, 'suite-clean'):+.1f}"
+        lines.append(f"| {LABELS[s]} | {cost} | {acc(new, s) - acc(raw, s):+.1f} | "
+                     f"{acc(new, s) - acc(old, s):+.1f} |")
+    return "\n".join(lines) + ("\n\nPer-pattern accuracy points of the default model "
+                               "(context): the cost is its accuracy on the set minus its clean "
+                               "accuracy; preprocessing is its accuracy with minus without the "
+                               "descan surface and background subtraction; the training is its "
+                               "accuracy minus that of conv-proto, the previous default, read "
+                               "per pattern. `benchmarks/readme_tables.py` from the suite "
+                               "results.")
 
 
 def _replace(text: str, markers: tuple[str, str], body: str) -> str:
@@ -157,7 +167,7 @@ def performance_table() -> str:
     """The README's performance table, as markdown."""
     lines = ["| what | measured | reference (same run) | benchmark |", "|---|---|---|---|"]
     lines += _com_rows(_load("com_throughput", "ferromap_com_process_s"), _load("com_memory"))
-    lines += _inference_rows(_load("inference", "end_to_end_conv-proto_default_patterns_per_s"))
+    lines += _inference_rows(_load("inference", "default_model"))
     lines += _other_rows(_load("click_latency", "detector_exact_s"), _load("distributed"),
                          _load("gpu_check"))
     machine = (_load("com_memory") or {}).get("machine", "this machine")

@@ -37,6 +37,25 @@ from ferromap.training.train import load_labelled
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def scan_set_predictions(model, path: Path) -> tuple[Prediction, np.ndarray]:
+    """A scan-context model's uncalibrated predictions of every scan of a labelled set,
+    each scan read on its own as ``ferromap predict`` reads it."""
+    from ferromap.io import open_4dstem
+    from ferromap.io.sidecar import read_label_map
+    from ferromap.pipelines.predict import context_prediction, prepare
+
+    ds, labels = open_4dstem(path), read_label_map(path)
+    preds, truth = [], []
+    for rows, cols in ds.scans():
+        scan, geometry, _ = prepare(ds.subscan(rows, cols), model)
+        preds.append(context_prediction(scan, model, geometry, calibrate=False)[0])
+        truth.append(labels[rows, cols].ravel().astype(np.int64))
+    agreement = None if preds[0].agreement is None else \
+        np.concatenate([p.agreement for p in preds])
+    return Prediction(np.concatenate([p.probs for p in preds]),
+                      np.concatenate([p.distance for p in preds]), agreement), np.concatenate(truth)
+
+
 def set_predictions(model_path: str, paths: list[Path]) -> dict:
     """``{passes: {set: (Prediction, labels)}}`` uncalibrated, for one and all passes."""
     out = {}
@@ -46,11 +65,15 @@ def set_predictions(model_path: str, paths: list[Path]) -> dict:
             continue
         rows = {}
         for p in paths:
-            d = load_labelled([str(p)], size=model.info.crop_size,
-                              model_mrad_per_px=model.info.mrad_per_px)
-            rows[p.stem] = (model.predict(d.crops, calibrate=False), d.labels)
+            if model.reads_scans:
+                rows[p.stem] = scan_set_predictions(model, p)
+            else:
+                d = load_labelled([str(p)], size=model.info.crop_size,
+                                  model_mrad_per_px=model.info.mrad_per_px)
+                rows[p.stem] = (model.predict(d.crops, calibrate=False), d.labels)
+            y = rows[p.stem][1]
             print(f"{model.passes} pass(es) {p.stem}: accuracy "
-                  f"{(rows[p.stem][0].labels == d.labels).mean():.3f}", flush=True)
+                  f"{(rows[p.stem][0].labels == y).mean():.3f}", flush=True)
         out[model.passes] = rows
     return out
 

@@ -1,6 +1,7 @@
 """Regenerate the project's simulated data sets (seeded, reproducible).
 
-    python scripts/make_datasets.py [--out data] [--group suite calibration bank legacy] [--bank 80]
+    python scripts/make_datasets.py [--out data] [--group suite calibration bank bank-mild legacy]
+                                    [--bank 80]
                                     [--only NAME ...] [--force]
 
 * ``suite``: the experiment-like evaluation suite (ferromap.simulate.recipes.SUITE), about an
@@ -9,6 +10,8 @@
   (ferromap.simulate.recipes.CALIBRATION; other crystals and nuisance levels than the suite);
 * ``bank``: the training bank (ferromap.simulate.bank), ``--bank`` entries of about 2 minutes
   each on 2 CPU cores, written as DIR/bank/entry-NNNN.zarr;
+* ``bank-mild``: the same number of entries of the mild bank (an aligned instrument,
+  ``ferromap.simulate.bank.MILD``; about 1 minute each), written as DIR/bank-mild/;
 * ``legacy``: the earlier training and test sets (ferromap.simulate.recipes.RECIPES).
 
 Every set becomes a ``.zarr`` with data, labels, calibration and metadata. Sets that exist
@@ -28,7 +31,7 @@ from ferromap.io import open_4dstem
 from ferromap.io.dataset import Calibration
 from ferromap.io.save import save_4dstem
 from ferromap.io.sidecar import read_label_map
-from ferromap.simulate.bank import bank_entry, simulate_bank_entry
+from ferromap.simulate.bank import MILD, WIDE, BankSpread, bank_entry, simulate_bank_entry
 from ferromap.simulate.recipes import CALIBRATION, RECIPES, SUITE, Recipe, simulate_recipe
 
 
@@ -66,13 +69,14 @@ def build_recipes(recipes: dict[str, Recipe], out: Path, only, force: bool) -> N
         _save(path, built or simulate_recipe(recipes[name], progress=StderrProgress(name)), t0)
 
 
-def build_bank(n: int, out: Path, force: bool) -> None:
+def build_bank(n: int, out: Path, force: bool, spread: BankSpread = WIDE) -> None:
+    folder = out / ("bank" if spread is WIDE else f"bank-{spread.name}")
     for index in range(n):
-        path = out / "bank" / f"entry-{index:04d}.zarr"
+        path = folder / f"entry-{index:04d}.zarr"
         if path.exists() and not force:
             continue
         t0 = time.perf_counter()
-        entry = bank_entry(index)
+        entry = bank_entry(index, spread)
         _save(path, simulate_bank_entry(entry, progress=StderrProgress(f"bank {index}")), t0)
 
 
@@ -80,7 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="data")
     ap.add_argument("--group", nargs="*", default=["suite", "bank"],
-                    choices=["suite", "calibration", "bank", "legacy"])
+                    choices=["suite", "calibration", "bank", "bank-mild", "legacy"])
     ap.add_argument("--bank", type=int, default=80, help="training bank entries")
     ap.add_argument("--only", nargs="*", help="recipe names to build (suite or legacy)")
     ap.add_argument("--force", action="store_true", help="rebuild existing sets")
@@ -93,6 +97,8 @@ def main() -> None:
             build_recipes(CALIBRATION, out, args.only, args.force)
         elif group == "legacy":
             build_recipes(RECIPES, out, args.only, args.force)
+        elif group == "bank-mild":
+            build_bank(args.bank, out, args.force, MILD)
         else:
             build_bank(args.bank, out, args.force)
 

@@ -55,6 +55,39 @@ def lattice_scan(rows=24, cols=30, period=(4, 6), seed=0):
     return data
 
 
+def polar_cell_scan(angle_deg: float, d: float = 0.15, *, n: int = 32, frame: int = 68,
+                    kick: float = 2.0, width: float = 0.12):
+    """A toy periodic "bank entry": one period (2×2 cells) of a square lattice scanned on an
+    ``n × n`` grid, with strong columns at the cell corners and a weaker column at the cell
+    centre displaced by ``d`` cells towards ``angle_deg`` (CCW from +col, up = smaller row).
+
+    Each pattern is a disk at the beam centre (pixel ``frame/2``) deflected towards the
+    nearby columns (the CoM points at the columns) and brighter outside the disk near them
+    (dark-field contrast). Rotating or mirroring the whole scan about the origin and each
+    pattern about its centre gives the scan of the rotated or mirrored polarization exactly.
+    """
+    t = np.deg2rad(angle_deg)
+    centre = 0.5 + d * np.array([-np.sin(t), np.cos(t)])  # (row, col) in cells
+    cols = [(np.array([0.0, 0.0]), 1.0), (centre, 0.6)]
+    rr, cc = np.mgrid[0:frame, 0:frame] - frame / 2
+    ring = ((np.hypot(rr, cc) > 10) & (np.hypot(rr, cc) < 20)).astype(np.float32)
+    data = np.empty((n, n, frame, frame), np.float32)
+    for i in range(n):
+        for j in range(n):
+            pos = np.array([i, j]) * 2.0 / n  # cells
+            pull, near = np.zeros(2), 0.0
+            for site, weight in cols:
+                for dr in (-1, 0, 1, 2):
+                    for dc in (-1, 0, 1, 2):
+                        v = site + (dr, dc) - pos
+                        g = weight * np.exp(-(v @ v) / (2 * width**2))
+                        pull, near = pull + g * v / width, near + g
+            beam = disk((frame, frame), tuple(frame / 2 + kick * pull), 8.0, supersample=2,
+                        value=1.0)
+            data[i, j] = beam + 0.02 * near * ring
+    return data
+
+
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
@@ -84,6 +117,12 @@ def disk_fixture():
 def toy_crops_fixture():
     """Maker of 8-class toy crops: ``toy_crops(n_per_class, size, seed, centre)``."""
     return toy_crops
+
+
+@pytest.fixture(scope="session", name="polar_cell_scan")
+def polar_cell_scan_fixture():
+    """Maker of a toy polarized periodic scan: ``polar_cell_scan(angle_deg, d, n=32)``."""
+    return polar_cell_scan
 
 
 @pytest.fixture(scope="session", name="lattice_scan")

@@ -38,41 +38,77 @@ def test_predict_sample_writes_the_contract(tmp_path, model):
 
 
 @pytest.fixture(scope="module")
-def sample_maps(tmp_path_factory):
-    out = tmp_path_factory.mktemp("two-domain")
-    res = run("sample:two-domain", "--out", out, "--quiet")
-    assert res.returncode == 0, res.stderr
-    labels = tifffile.imread(out / "labels.tif")
-    assert json.loads((out / "summary.json").read_text())["symmetry_passes"] == 8
-    with __import__("h5py").File(out / "maps.h5") as f:
-        informative = f["low_information"][:] == 0
-    return labels, load_sample("two-domain")[1], informative
+def sample_run(tmp_path_factory):
+    """``get(model, *flags)``: labels, truth, informative mask and summary of
+    ``ferromap predict sample:two-domain`` (``model=None``: the default), run once each."""
+    cache = {}
+
+    def get(model=None, *flags):
+        key = (model, flags)
+        if key not in cache:
+            out = tmp_path_factory.mktemp("two-domain")
+            chosen = ("--model", model) if model else ()
+            res = run("sample:two-domain", "--out", out, "--quiet", *chosen, *flags)
+            assert res.returncode == 0, res.stderr
+            with __import__("h5py").File(out / "maps.h5") as f:
+                informative = f["low_information"][:] == 0
+            cache[key] = (tifffile.imread(out / "labels.tif"), load_sample("two-domain")[1],
+                          informative, json.loads((out / "summary.json").read_text()))
+        return cache[key]
+
+    return get
 
 
-def test_conv_proto_finds_the_two_domains(sample_maps):
-    labels, truth, informative = sample_maps
+@pytest.mark.parametrize("model", [None, "conv-proto"])
+def test_the_models_find_the_two_domains(sample_run, model):
+    labels, truth, informative, summary = sample_run(model)
+    assert summary["symmetry_passes"] == 8
     assert (labels == truth).mean() > 0.5  # chance: 12.5 %
     left = np.bincount(labels[:, :24][informative[:, :24]], minlength=8).argmax()
     right = np.bincount(labels[:, 24:][informative[:, 24:]], minlength=8).argmax()
     assert (KNN8.names[left], KNN8.names[right]) == ("MU", "RM")
 
 
-def test_conv_proto_classifies_most_sample_patterns(sample_maps):
-    """The issue's 1e5 e-/pattern target (80 % per pattern), on the bundled noisy sample."""
-    labels, truth, informative = sample_maps
+@pytest.mark.parametrize("model", [None, "conv-proto"])
+def test_the_models_classify_most_sample_patterns(sample_run, model):
+    """The 1e5 e-/pattern target (80 % per pattern), on the bundled noisy sample."""
+    labels, truth, informative, _ = sample_run(model)
     acc = (labels == truth)[informative].mean()
     assert acc > 0.8, f"informative-position accuracy {acc:.2f}"
 
 
-def test_symmetry_averaging_beats_a_single_pass(sample_maps, tmp_path):
+def test_the_default_model_reads_the_scan_context(sample_run):
+    """The default model reads each position's neighbourhood at the file's scan step."""
+    _, _, _, summary = sample_run()
+    assert summary["model"] == "context" and summary["scan_step_A"] == pytest.approx(0.49375)
+    assert summary["scan_step_estimate"] is None
+
+
+def test_symmetry_averaging_beats_a_single_pass(sample_run):
     """conv-proto averages over the 8 orientations of the square lattice by default;
     --no-symmetrize makes one pass and is measurably less accurate on the noisy sample."""
-    labels, truth, informative = sample_maps
-    res = run("sample:two-domain", "--out", tmp_path, "--quiet", "--no-symmetrize")
-    assert res.returncode == 0, res.stderr
-    single = tifffile.imread(tmp_path / "labels.tif")
-    assert json.loads((tmp_path / "summary.json").read_text())["symmetry_passes"] == 1
+    labels, truth, _, _ = sample_run("conv-proto")
+    single, _, _, summary = sample_run("conv-proto", "--no-symmetrize")
+    assert summary["symmetry_passes"] == 1
     assert (labels == truth).mean() > (single == truth).mean() + 0.05
+
+
+def test_a_descan_ramp_changes_no_label(tmp_path, sample_run):
+    """The same scan with its beam moved by a descan shift and ramp (as a microscope's
+    descan does) gives the same map: the descan surface is removed before the features."""
+    from ferromap.simulate.detector import apply_detector
+
+    ds, truth = load_sample("two-domain")
+    ramped = apply_detector(ds.data.compute().astype(np.float32), shift_px=(1.5, -1.0),
+                            ramp_px=((0.05, 0.02), (-0.02, 0.04)))
+    save_4dstem(tmp_path / "ramped.zarr", ramped, calibration=ds.calibration,
+                metadata={"classes": KNN8.to_dict()})
+    res = run(tmp_path / "ramped.zarr", "--out", tmp_path / "out", "--quiet")
+    assert res.returncode == 0, res.stderr
+    labels = tifffile.imread(tmp_path / "out" / "labels.tif")
+    original, *_ = sample_run()
+    assert (labels == original).mean() > 0.95
+    assert (labels == truth).mean() > 0.8
 
 
 def _boracite(tmp_path):

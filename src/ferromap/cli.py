@@ -50,6 +50,10 @@ def _open(args):
     ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=dataset)
     if getattr(args, "mrad_per_px", None):
         ds = ds.with_calibration(mrad_per_px=args.mrad_per_px, mrad_per_px_source="user")
+    if getattr(args, "scan_step_nm", None):
+        if not args.scan_step_nm > 0:
+            raise FerromapError(f"--scan-step-nm must be positive, got {args.scan_step_nm}")
+        ds = ds.with_calibration(scan_step_nm=args.scan_step_nm)
     return ds
 
 
@@ -191,6 +195,9 @@ def cmd_train(args) -> int:
     def progress(p: dict) -> None:
         if not show:
             return
+        if "stage" in p:  # drawing the training scans of a scan-context model
+            StderrProgress(p["stage"])(p["done"], p["total"])
+            return
         if p["val_loss"] is None:
             StderrProgress(f"epoch {p['epoch'] + 1}/{p['epochs']}")(p["batch"], p["batches"])
         else:
@@ -257,6 +264,9 @@ def cmd_predict(args) -> int:
     if maps.calibration is not None:
         print(f"ferromap: {maps.calibration.message()}; pass --mrad-per-px to override",
               file=sys.stderr)
+    if maps.extra.get("scan_step_estimate"):
+        print(f"ferromap: {maps.extra['scan_step_estimate']['message']}; pass --scan-step-nm "
+              "to override", file=sys.stderr)
     export_maps(maps, out, force=True, source=ds.source)
     print(f"{maps.n_patterns} patterns in {maps.seconds:.1f} s: {maps.title()}; maps written "
           f"to {out}")
@@ -374,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--semiangle", type=float, metavar="MRAD",
                    help="probe convergence semi-angle for that estimate (default: the file's, "
                    "else 24 mrad)")
+    p.add_argument("--scan-step-nm", type=float, metavar="NM",
+                   help="distance between scan positions (the default model reads the "
+                   "scan's lattice and needs it; default: the file's)")
     p.add_argument("--descan", default="plane", choices=("plane", "quadratic", "mean"),
                    help="beam-centre surface fitted to the CoM over the scan (default: plane)")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (tcp://host:port)")

@@ -141,6 +141,7 @@ def _serve(conn) -> None:
 
     from ferromap.plotting import save_direction_map
 
+    _warm_up()
     try:
         name = conn.recv()
     except EOFError:
@@ -154,3 +155,19 @@ def _serve(conn) -> None:
         conn.send(False)
     else:
         conn.send(True)
+
+
+def _warm_up() -> None:
+    """Draw a small picture of the same layout to memory while the parent streams: the first
+    draw of a process loads fonts and fills text and colour caches, which the real picture
+    then finds ready."""
+    import io
+
+    from ferromap.plotting import direction_map_figure
+
+    try:
+        angle = np.linspace(0, 360, 64, dtype=np.float32).reshape(8, 8)
+        fig = direction_map_figure(angle, np.ones((8, 8), np.float32), scan_step_nm=0.1)
+        fig.savefig(io.BytesIO(), format="png")
+    except Exception:  # noqa: BLE001 - only a head start; the real draw reports errors
+        pass

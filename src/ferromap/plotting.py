@@ -87,6 +87,14 @@ def save_direction_map(
     -------
     Path
     """
+    return save_figure(direction_map_figure(angle_deg, magnitude, scan_step_nm=scan_step_nm,
+                                            magnitude_units=magnitude_units, title=title), path)
+
+
+def direction_map_figure(angle_deg: np.ndarray, magnitude: np.ndarray, *,
+                         scan_step_nm: float | None = None, magnitude_units: str = "px",
+                         title: str = "CoM shift"):
+    """The figure of :func:`save_direction_map` (same parameters), not yet saved."""
     fig = _figure()
     grid = _map_grid(fig, 0.7)
     extent, unit = _scan_extent(angle_deg.shape, scan_step_nm)
@@ -101,7 +109,7 @@ def save_direction_map(
     ax2.set(title=f"{title}: magnitude", xlabel=f"scan col ({unit})")
     fig.colorbar(im, cax=_colorbar_axes(ax2), label=f"|shift| ({magnitude_units})")
     draw_colour_wheel(fig.add_subplot(grid[2]))
-    return save_figure(fig, path)
+    return fig
 
 
 def save_figure(fig, path: str | Path) -> Path:

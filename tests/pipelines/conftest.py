@@ -25,6 +25,25 @@ def small_model():
     return LoadedModel(info, net, "cpu")
 
 
+@pytest.fixture(scope="session")
+def small_context_model():
+    """An untrained scan-context model on 16-px crops at 2 mrad/px (0.1–1.3 Å steps)."""
+    torch = pytest.importorskip("torch")
+    from ferromap.core.features import RingHarmonics
+    from ferromap.models import LoadedModel, ModelInfo
+    from ferromap.models.context import ContextNet
+
+    torch.manual_seed(0)
+    basis = RingHarmonics(size=16, edges_px=(0.0, 2.0, 4.0, 6.0, 8.0), max_order=2)
+    net = ContextNet(basis.n_features, 8, width=8, dilations=(1, 2))
+    net.fit_standardisation(np.random.default_rng(0).normal(0, 0.05, (100, basis.n_features)),
+                            basis)
+    info = ModelInfo("small-context", "context", KNN8, 16, 2.0, "ring-harmonics",
+                     {**net.config, "features": basis.to_dict(), "sampling_A": 0.25,
+                      "scan_step_range_A": [0.1, 1.3]}, symmetry="d4")
+    return LoadedModel(info, net, "cpu")
+
+
 @pytest.fixture
 def disk_dataset(disk):
     """6×7 positions of 32×32 disks jittered by ~0.7 px, at 2 mrad/px, 0.05 nm steps."""

@@ -121,3 +121,52 @@ def test_summary_reports_domains_when_no_class_holds_the_map(half_mu_maps):
     left = [d for d in s["domains"] if d["class"] == "MU"][0]
     assert left["centroid_px"][1] < 2 and left["area_nm2"] == pytest.approx(
         left["n_positions"] * 0.05**2, rel=0.02)
+
+
+def test_a_context_model_reads_the_features_of_every_position(disk_dataset,
+                                                              small_context_model):
+    """The context model's map is its prediction on the streamed feature map (computed as a
+    per-position loop would), and the summary records the step it read the scan at."""
+    from ferromap.core.crop import extract_crops
+    from ferromap.core.features import RingHarmonics, pattern_features
+
+    model = small_context_model
+    maps = predict_dataset(disk_dataset, model, scheduler="synchronous")
+    data = disk_dataset.data.compute()
+    g = measure_geometry(data, size=16, span=16)
+    basis = RingHarmonics.from_dict(model.info.architecture["features"])
+    loop = np.stack([[pattern_features(extract_crops(data[r, c][None], g.centres[r, c][None],
+                                                     16, 16), basis, g.plan.background)[0]
+                      for c in range(7)] for r in range(6)])
+    expected = model.predict_map(loop, 0.5)
+    np.testing.assert_allclose(maps.probs.reshape(-1, 8), expected.probs, atol=1e-5)
+    np.testing.assert_allclose(maps.confidence.ravel(), expected.confidence, atol=1e-5)
+    summary = maps.summary()
+    assert summary["scan_step_A"] == pytest.approx(0.5)
+    assert np.isnan(maps.distance).all()
+
+
+def test_a_context_model_needs_a_scan_step_it_can_read(disk_dataset, small_context_model):
+    blind = disk_dataset.with_calibration(scan_step_nm=None)
+    with pytest.raises(FerromapError, match="no lattice repeats") as err:
+        predict_dataset(blind, small_context_model)  # jittered disks: no lattice
+    assert "--scan-step-nm" in err.value.cli_hint
+    coarse = disk_dataset.with_calibration(scan_step_nm=0.5)  # 5 Å: no lattice to read
+    with pytest.raises(FerromapError, match="steps of 0.1–1.3 Å; this scan's step is 5 Å"):
+        predict_dataset(coarse, small_context_model)
+
+
+def test_an_unknown_scan_step_is_estimated_from_the_lattice(small_context_model, lattice_scan):
+    """A scan whose patterns repeat every 6 positions along both axes: with a 3.95 Å cell the
+    step is 3.95 / 6 Å, estimated, recorded and used."""
+    data = lattice_scan(rows=24, cols=24, period=(6, 6))
+    ds = Dataset4D(da.from_array(data, chunks=(6, 24, 32, 32)), Calibration(mrad_per_px=2.0),
+                   "lattice")
+    model = small_context_model
+    maps = predict_dataset(ds, model, scheduler="synchronous",
+                           anomaly=AnomalySettings(periodic=False))
+    est = maps.summary()["scan_step_estimate"]
+    assert est["period_px"] == pytest.approx(6.0, abs=0.1)
+    assert maps.summary()["scan_step_A"] == pytest.approx(3.95 / 6, rel=0.02)
+    assert maps.scan_step_nm == pytest.approx(0.395 / 6, rel=0.02)
+    assert "estimated" in est["message"] and "not in the file" in est["message"]

@@ -130,3 +130,21 @@ def test_crystal_a_site_orders_and_o_displacement():
                                                A_PSEUDOCUBIC - 0.05, atol=1e-6)
     with pytest.raises(ValueError, match="a_site_order"):
         KNNCrystal(a_site_order="sorted")
+
+
+def test_grid_scan_equals_sampling_each_position_and_blurs_like_a_source():
+    from ferromap.simulate.scanspace import grid_scan, scan_spectrum
+
+    rng = np.random.default_rng(2)
+    periodic = rng.random((16, 12, 5, 5)).astype(np.float32)
+    spectrum = scan_spectrum(periodic)
+    np.testing.assert_allclose(grid_scan(spectrum, np.arange(16), np.arange(12), (5, 5)),
+                               periodic, atol=1e-5)
+    rows, cols = np.array([0.3, 7.9, 15.5]), np.array([2.2, 11.6])
+    pairs = np.array([[r, c] for r in rows for c in cols])
+    np.testing.assert_allclose(grid_scan(spectrum, rows, cols, (5, 5)),
+                               sample_positions(periodic, pairs).reshape(3, 2, 5, 5), atol=1e-5)
+    blurred = grid_scan(spectrum, np.arange(16), np.arange(12), (5, 5), source_sigma_px=1.0)
+    np.testing.assert_allclose(blurred, periodic_scan(periodic, source_sigma_px=1.0), atol=1e-5)
+    with pytest.raises(ValueError, match="spectrum"):
+        grid_scan(spectrum, rows, cols, (4, 4))

@@ -91,3 +91,18 @@ def test_prototypes_need_every_class():
         _set_prototypes(net, crops, np.arange(16) % 4 * 2 + 1, "cpu")
     _set_prototypes(net, crops, np.arange(16) % 8, "cpu")
     assert torch.isfinite(net.head.prototypes).all()
+
+
+def test_held_out_groups_are_whole():
+    """In a bank of groups (one specimen and microscope in four polarizations) a group is
+    held out whole: a crystal the network trains on never validates it."""
+    from ferromap.simulate.bank import MILD, bank_entry
+    from ferromap.training.train import held_out
+
+    picked = [i for i in range(56) if held_out(i, 7, group=4)]
+    assert picked == [24, 25, 26, 27, 52, 53, 54, 55]
+    entries = [bank_entry(i, MILD) for i in picked[:4]]
+    assert {e.crystal.direction for e in entries} == {"RM", "RU", "LM", "LD"}
+    assert len({(e.crystal.seed, e.crystal.thickness_cells, e.microscope, e.multislice)
+                for e in entries}) == 1
+    assert bank_entry(28, MILD).crystal.seed != entries[0].crystal.seed

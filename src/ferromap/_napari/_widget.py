@@ -94,6 +94,8 @@ class PolarizationWidget(ScrollDock):
         self.semiangle = FloatSpinBox(label="semi-angle (mrad)", min=0.1, max=200.0, step=0.5,
                                       value=DEFAULT_SEMIANGLE_MRAD)
         self.estimate_mrad = PushButton(text="Estimate mrad/px from the disk")
+        self.step = FloatSpinBox(label="scan step (nm)", min=0.0, max=1e4, step=0.001,
+                                 value=0.0)
         self.calibration_note = Label(label="calibration", value="")
         self.reference = ComboBox(label="CoM reference", choices=["mean", "plane", "quadratic"])
         self.rotation = FloatSpinBox(label="rotation (°)", min=-360, max=360, step=0.1)
@@ -121,7 +123,7 @@ class PolarizationWidget(ScrollDock):
         self.show_label_panel = PushButton(text="Label positions…")
         self.panel.extend([
             self.layer_choice, self.open_file, self.scan_rows, self.scan_cols, self.info,
-            self.mrad, self.semiangle, self.estimate_mrad, self.calibration_note,
+            self.mrad, self.semiangle, self.estimate_mrad, self.step, self.calibration_note,
             self.reference, self.rotation, self.flip, self.estimate, self.com_button,
             self.model, self.model_file, self.device, self.gpu, self.symmetrize,
             self.run_button, self.cancel_button, self.progress, self.status, self.results,
@@ -131,6 +133,7 @@ class PolarizationWidget(ScrollDock):
         self.layer_choice.changed.connect(self._on_layer_chosen)
         self.open_file.changed.connect(self._on_open_file)
         self.mrad.changed.connect(self._on_mrad)
+        self.step.changed.connect(self._on_step)
         self.estimate_mrad.clicked.connect(self.estimate_calibration)
         self.com_button.clicked.connect(lambda: self.compute_com(auto_rotation=False))
         self.estimate.clicked.connect(lambda: self.compute_com(auto_rotation=True))
@@ -231,6 +234,8 @@ class PolarizationWidget(ScrollDock):
                            f"{cal.scan_step_nm or '?'} nm")
         with self.mrad.changed.blocked():
             self.mrad.value = cal.mrad_per_px or 0.0
+        with self.step.changed.blocked():
+            self.step.value = cal.scan_step_nm or 0.0
         if cal.semiangle_mrad:
             self.semiangle.value = cal.semiangle_mrad
         self.calibration_note.value = {
@@ -268,6 +273,9 @@ class PolarizationWidget(ScrollDock):
         self.calibration_note.value = "mrad/px as you entered it" if value else ""
         self.session.update_calibration(mrad_per_px=value or None,
                                         mrad_per_px_source="user" if value else None)
+
+    def _on_step(self, value: float) -> None:
+        self.session.update_calibration(scan_step_nm=value or None)
 
     def _show_mean(self) -> None:
         from ferromap.core.geometry import sample_patterns

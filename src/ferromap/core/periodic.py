@@ -219,3 +219,57 @@ def phase_zscore(residual: np.ndarray, phase: np.ndarray, n_bins: int) -> np.nda
         mad = 1.4826 * np.median(np.abs(r - med))
         z[sel] = (r - med) / max(mad, 1e-6 * abs(med), 1e-30)
     return z
+
+
+def repeat_period(maps: np.ndarray, min_lag: float = 2.0, max_lag: float = 24.0,
+                  resolution: float = 0.05, max_mismatch: float = 0.6) -> float | None:
+    """The lattice period of a scan, in positions, from how its maps repeat.
+
+    For each lag along the scan rows and along the columns, the maps are compared with a
+    copy of themselves moved by that lag (linear interpolation between positions); the
+    mismatch is the mean squared difference of the standardised maps over twice their
+    variance (0 for a perfect repeat, about 1 for none). The period is the lag of least
+    mismatch, averaged over the two axes (a square cell); half a cell of a perovskite,
+    where a column of another kind sits, does not repeat it.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        ``(rows, cols, n)`` per-position maps, e.g. diffraction features.
+    min_lag, max_lag : float
+        Lags considered (at most half the scan; the central 64 × 64 positions are used).
+    resolution : float
+        Lag step of the search, in positions.
+    max_mismatch : float
+        ``None`` is returned when the best repeat is worse than this (no clear lattice).
+
+    Returns
+    -------
+    float or None
+        The period in positions.
+    """
+    from scipy.ndimage import shift as nd_shift
+
+    f = np.asarray(maps, dtype=np.float64)
+    if f.ndim != 3 or min(f.shape[:2]) < 2 * min_lag + 2:
+        raise ValueError(f"maps must be (rows, cols, n) of at least {2 * min_lag + 2:g} "
+                         f"positions per side, got {f.shape}")
+    r0, c0 = (max(0, (n - 64) // 2) for n in f.shape[:2])
+    f = f[r0 : r0 + 64, c0 : c0 + 64]
+    f = (f - f.mean(axis=(0, 1))) / (f.std(axis=(0, 1)) + 1e-12)
+    periods = []
+    for axis in (0, 1):
+        n = f.shape[axis]
+        best, where = np.inf, None
+        for lag in np.arange(min_lag, min(max_lag, n / 2 + 1), resolution):
+            keep = n - int(np.ceil(lag)) - 1
+            move = [0.0, 0.0, 0.0]
+            move[axis] = -lag
+            moved = np.take(nd_shift(f, move, order=1, mode="nearest"), range(keep), axis=axis)
+            mismatch = float(((moved - np.take(f, range(keep), axis=axis)) ** 2).mean() / 2)
+            if mismatch < best:
+                best, where = mismatch, float(lag)
+        if best > max_mismatch:
+            return None
+        periods.append(where)
+    return float(np.mean(periods))

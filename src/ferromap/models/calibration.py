@@ -166,7 +166,7 @@ def check_confidence_spec(spec) -> bool:
 def apply_confidence(spec: dict, features: np.ndarray) -> np.ndarray:
     """``(n,)`` probability of being right from a :func:`fit_confidence` result."""
     t = spec["intercept"] + np.asarray(features, np.float64) @ np.asarray(spec["coef"])
-    return 1.0 / (1.0 + np.exp(-t))
+    return 0.5 * (1.0 + np.tanh(0.5 * t))  # the logistic function, without overflow
 
 
 def fit_calibration(pred, labels: np.ndarray) -> tuple[float, dict]:

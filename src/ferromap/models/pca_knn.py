@@ -1,5 +1,10 @@
 """PCA + kNN as in the KNN paper: flatten → StandardScaler → PCA(20) → kNN(k=5), majority vote.
 
+It reads either crops (the paper's per-pattern model) or any fixed-length vectors, such as the
+translation-invariant polar statistics of a scan's feature map
+(:func:`ferromap.core.features.polar_statistics`, read by
+:meth:`ferromap.models.LoadedModel.predict_map`).
+
 Fitting uses scikit-learn; the fitted state is plain arrays (saved as ``.npz``, no pickle) and
 prediction runs in numpy from those arrays, so a loaded model behaves exactly like a fitted one.
 """
@@ -44,7 +49,7 @@ class PcaKnn:
     def fit(cls, crops: np.ndarray, labels: np.ndarray, n_classes: int, *,
             n_components: int = 20, k: int = 5, seed: int = 0,
             max_fit: int = 20_000) -> PcaKnn:
-        """Fit on ``(n, S, S)`` normalised crops and their labels.
+        """Fit on ``(n, S, S)`` normalised crops (or ``(n, D)`` vectors) and their labels.
 
         The scaler and the PCA axes are fitted on at most ``max_fit`` crops (a random subset);
         every crop is then projected, in blocks, and kept as a neighbour.
@@ -52,8 +57,8 @@ class PcaKnn:
         from sklearn.decomposition import PCA
         from sklearn.preprocessing import StandardScaler
 
-        if crops.ndim != 3 or len(crops) != len(labels):
-            raise ValueError("crops must be (n, S, S) with one label each")
+        if crops.ndim not in (2, 3) or len(crops) != len(labels):
+            raise ValueError("crops must be (n, S, S) or (n, D) with one label each")
         rng = np.random.default_rng(seed)
         pick = rng.choice(len(crops), min(max_fit, len(crops)), replace=False)
         x = crops[pick].reshape(len(pick), -1).astype(np.float64)
@@ -69,7 +74,7 @@ class PcaKnn:
         return model
 
     def transform(self, crops: np.ndarray) -> np.ndarray:
-        """Project ``(n, S, S)`` crops into PCA space."""
+        """Project ``(n, S, S)`` crops (or ``(n, D)`` vectors) into PCA space."""
         x = crops.reshape(len(crops), -1).astype(np.float32)
         return ((x - self.scaler_mean) / self.scaler_scale - self.pca_mean) @ self.components.T
 

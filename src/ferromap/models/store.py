@@ -2,8 +2,9 @@
 
 ``NAME/model.json``: schema name and version, kind, class names and angles, crop size,
 ``mrad_per_px``, normalisation, architecture, training record and out-of-distribution
-statistics. ``NAME/weights.safetensors`` (torch models; prototypes are a buffer in it) or
-``NAME/pca_knn.npz`` (arrays only, read with ``allow_pickle=False``).
+statistics. ``NAME/weights.safetensors`` (per-pattern torch models, whose prototypes are a
+buffer in it, and scan-context models) or ``NAME/pca_knn.npz`` (arrays only, read with
+``allow_pickle=False``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ SCHEMA = "ferromap-model"
 VERSION = 1
 #: Models shipped inside the package, by name; the first is the default.
 SHIPPED = ("conv-proto", "pca-knn")
+#: Model kinds: per-pattern networks, scan-context networks, PCA + kNN.
+KINDS = ("torch", "context", "pca-knn")
 #: Devices a model can run on (``auto``: CUDA when available).
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -42,7 +45,7 @@ class ModelInfo:
     """What a model file says about itself (``model.json``)."""
 
     name: str
-    kind: str  # "torch" or "pca-knn"
+    kind: str  # "torch" (per pattern), "context" (scan context) or "pca-knn"
     classes: ClassSet
     crop_size: int = 64
     mrad_per_px: float | None = None
@@ -170,6 +173,15 @@ class LoadedModel:
             import torch
 
             self.net = net.to(device).eval().to(memory_format=torch.channels_last)
+        elif info.kind == "context":
+            self.net = net.to(device).eval()
+        self._feature_ops = None
+
+    @property
+    def reads_scans(self) -> bool:
+        """Whether the model reads a scan's feature maps (a scan-context network, or PCA +
+        kNN of their polar statistics) instead of single crops."""
+        return self.info.kind == "context" or self.info.architecture.get("reads") == "scans"
 
     @property
     def passes(self) -> int:
@@ -183,6 +195,9 @@ class LoadedModel:
         model file's fitted temperature for this number of passes, and the confidence is
         the probability of being right, from the file's fitted confidence regression
         (:mod:`ferromap.models.calibration`) where it has one."""
+        if self.reads_scans:
+            raise FerromapError(f"model {self.info.name} reads whole scans (predict_map), "
+                                "not single crops")
         if crops.ndim != 3 or crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
             raise FerromapError(f"model {self.info.name} expects (n, {self.info.crop_size}, "
                                 f"{self.info.crop_size}) crops, got {crops.shape}")
@@ -191,6 +206,49 @@ class LoadedModel:
                                        self.symmetry_ops)
         else:
             pred = self._predict_once(crops, batch)
+        if not calibrate:
+            return pred
+        return pred.calibrated(self.info.temperature(self.passes),
+                               self.info.confidence_map(self.passes))
+
+    def predict_map(self, features: np.ndarray, step_A: float, *,
+                    calibrate: bool = True) -> Prediction:
+        """Class probabilities at every position of a scan's feature map (context models).
+
+        Parameters
+        ----------
+        features : numpy.ndarray
+            ``(rows, cols, K)`` from :class:`ferromap.core.features.FeatureKernel`.
+        step_A : float
+            The scan step in Å.
+        calibrate : bool
+            Temper the probabilities and give the probability of being right, as
+            :meth:`predict` does.
+
+        Returns
+        -------
+        Prediction
+            One row per position, in row-major order.
+        """
+        from ferromap.core.features import RingHarmonics
+        from ferromap.models.context import feature_ops, predict_map, predict_map_knn
+
+        if not self.reads_scans:
+            raise FerromapError(f"model {self.info.name} reads single crops, not feature maps")
+        arch = self.info.architecture
+        basis = RingHarmonics.from_dict(arch["features"])
+        if features.ndim != 3 or features.shape[-1] != basis.n_features:
+            raise FerromapError(f"model {self.info.name} expects (rows, cols, "
+                                f"{basis.n_features}) features, got {features.shape}")
+        if self.info.kind == "pca-knn":
+            pred = predict_map_knn(self.net, features, float(step_A), float(arch["sampling_A"]),
+                                   basis, int(arch["window_px"]))
+        else:
+            if self._feature_ops is None:
+                group = self.info.symmetry if self.symmetry_ops else "none"
+                self._feature_ops = feature_ops(basis, group, self.info.classes)
+            pred = predict_map(self.net, features, float(step_A), float(arch["sampling_A"]),
+                               self._feature_ops, self.device)
         if not calibrate:
             return pred
         return pred.calibrated(self.info.temperature(self.passes),
@@ -228,7 +286,7 @@ def save_model(path: str | Path, net, info: ModelInfo) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        if info.kind == "torch":
+        if info.kind in ("torch", "context"):
             from safetensors.torch import save_file
 
             save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
@@ -284,9 +342,12 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
         symmetrize = info.symmetrize_default
     if info.kind == "pca-knn":
         return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"), symmetrize=symmetrize)
-    if info.kind != "torch":
+    if info.kind not in KINDS:
         raise ModelFileError(f"{path}: unknown model kind {info.kind!r}")
     device = resolve_device(device)
+    if info.kind == "context":
+        return LoadedModel(info, _load_context(path / "weights.safetensors", info), device,
+                           "fp32", symmetrize)
     return LoadedModel(info, _load_torch(path / "weights.safetensors", info), device,
                        resolve_precision(precision, device), symmetrize)
 
@@ -314,6 +375,25 @@ def _load_torch(path: Path, info: ModelInfo):
                               arch.get("size", info.crop_size))
         net.load_state_dict(load_file(str(path)), strict=True)
     except (SafetensorError, OSError, KeyError, RuntimeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: cannot load the weights ({str(exc).splitlines()[0]})") \
+            from None
+    return net
+
+
+def _load_context(path: Path, info: ModelInfo):
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from ferromap.models.context import ContextNet
+
+    arch = info.architecture
+    try:
+        net = ContextNet(int(arch["n_features"]), len(info.classes), int(arch["width"]),
+                         tuple(int(d) for d in arch["dilations"]))
+        if not float(arch["sampling_A"]) > 0 or "features" not in arch:
+            raise ValueError("sampling_A and features are required")
+        net.load_state_dict(load_file(str(path)), strict=True)
+    except (SafetensorError, OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path}: cannot load the weights ({str(exc).splitlines()[0]})") \
             from None
     return net

@@ -151,3 +151,84 @@ def model_window(dataset: Dataset4D, crop_size: int, model_mrad_per_px: float | 
             f"its window is only {span:.1f} detector pixels (the camera length was too short, or "
             f"mrad/px is wrong)", cli_hint="check --mrad-per-px", gui_hint="check the mrad / px")
     return span
+
+
+@dataclass(frozen=True)
+class ScanStepEstimate:
+    """The scan step estimated from the lattice period of the scan's feature maps."""
+
+    step_A: float
+    period_px: float
+    lattice_A: float
+
+    def message(self) -> str:
+        """What the estimate rests on, for the user to check."""
+        return (f"the scan step is not in the file: estimated {self.step_A / 10:.4g} nm from "
+                f"the lattice period ({self.period_px:.2f} positions per {self.lattice_A:g} Å "
+                "cell)")
+
+    def to_dict(self) -> dict:
+        """JSON form (``summary.json``)."""
+        return {"scan_step_nm": round(self.step_A / 10, 6), "period_px": round(self.period_px, 3),
+                "lattice_A": self.lattice_A}
+
+
+def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, float],
+                      lattice_A: float, model_name: str = "the model"
+                      ) -> tuple[float, ScanStepEstimate | None]:
+    """The scan step in Å a scan-context model reads the data at, or a refusal.
+
+    A scan-context model reads how the patterns change over a unit cell, so it needs the
+    distance between positions: the file's or the user's. Without one, it is **estimated**
+    from the lattice period of the feature maps (:func:`ferromap.core.periodic.repeat_period`)
+    and the material's cell, shown for the user to confirm and recorded in ``summary.json``,
+    as an estimated ``mrad_per_px`` is.
+
+    Parameters
+    ----------
+    dataset : Dataset4D
+        The data, with its ``scan_step_nm`` when known.
+    features : numpy.ndarray
+        ``(rows, cols, K)`` feature maps, for the estimate.
+    step_range_A : tuple of float
+        Steps the model can read.
+    lattice_A : float
+        The material's (pseudo-cubic) cell.
+    model_name : str
+        For the messages.
+
+    Returns
+    -------
+    step_A : float
+    estimate : ScanStepEstimate or None
+        ``None`` when the step was known.
+
+    Raises
+    ------
+    FerromapError
+        No step and no lattice to estimate it from, or a step outside ``step_range_A``.
+    """
+    from ferromap.core.periodic import repeat_period
+
+    step_nm, estimate = dataset.calibration.scan_step_nm, None
+    if step_nm:
+        step = 10.0 * float(step_nm)
+    else:
+        period = repeat_period(features) if min(features.shape[:2]) >= 6 else None
+        if period is None:
+            raise FerromapError(
+                f"{model_name} reads atomic-resolution scans, but the scan step is not in the "
+                "file and no lattice repeats in the scan to estimate it from",
+                cli_hint="pass --scan-step-nm, or use --model conv-proto (per pattern)",
+                gui_hint="enter the scan step (nm), or choose the per-pattern model conv-proto")
+        estimate = ScanStepEstimate(lattice_A / period, period, lattice_A)
+        step = estimate.step_A
+    lo, hi = step_range_A
+    if not lo <= step <= hi:
+        how = " (estimated)" if estimate else ""
+        raise FerromapError(
+            f"{model_name} reads atomic-resolution scans with steps of {lo:g}–{hi:g} Å; this "
+            f"scan's step is {step:.3g} Å{how}",
+            cli_hint="check --scan-step-nm, or use --model conv-proto (per pattern)",
+            gui_hint="check the scan step, or choose the per-pattern model conv-proto")
+    return step, estimate

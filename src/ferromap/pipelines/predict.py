@@ -7,7 +7,10 @@ dock and the plugin-menu command all run.
 2. Pass 1 streams the CoM; the descan surface fitted to it is the beam centre at every
    position (:mod:`ferromap.core.geometry`).
 3. Pass 2 streams blocks of patterns: crop each around its own beam centre, resample to the
-   model's sampling, min-max normalise, predict. Only per-position results are kept.
+   model's sampling, then either min-max normalise and predict each crop (per-pattern
+   models), or keep its ring-harmonic features, which a scan-context model reads over the
+   neighbourhood of every position (:mod:`ferromap.models.context`). Only per-position
+   results are kept.
 4. Optionally, two more passes measure the lattice-periodic residual (anomalies).
 """
 
@@ -25,7 +28,12 @@ from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, linear
 from ferromap.errors import FerromapError
 from ferromap.io.dataset import Dataset4D
 from ferromap.pipelines.anomaly import AnomalySettings, anomaly_score, low_information_mask
-from ferromap.pipelines.calibration import CalibrationEstimate, model_window, resolve_calibration
+from ferromap.pipelines.calibration import (
+    CalibrationEstimate,
+    model_window,
+    resolve_calibration,
+    resolve_scan_step,
+)
 from ferromap.pipelines.domains import MAJORITY, describe, find_domains
 
 
@@ -273,8 +281,7 @@ def predict_dataset(
                                           descan=descan, background=background,
                                           progress=_staged(progress, 0),
                                           cancel=cancel, scheduler=scheduler)
-    out = run(dataset.array(scheduler), PredictKernel(model, geometry), progress=_staged(progress, 1),
-              cancel=cancel, scheduler=scheduler)
+    out = _predict_positions(dataset, model, geometry, _staged(progress, 1), cancel, scheduler)
     probs, distance = out["probs"], out["distance"]
     empty = ~np.isfinite(geometry.com).all(axis=-1)
     labels = np.where(empty, NOT_CLASSIFIED, probs.argmax(axis=-1)).astype(np.uint8)
@@ -293,12 +300,18 @@ def predict_dataset(
                                 ood_q99=q99, periodic_z=periodic.get("z"), confidence=confidence,
                                 settings=anomaly)
     score[empty] = 0.0
+    step_estimate = out.get("scan_step_estimate")
+    step_nm = dataset.calibration.scan_step_nm or (step_estimate.step_A / 10 if step_estimate
+                                                   else None)
     maps = PolarizationMaps(model.info.classes, labels, confidence, probs.astype(np.float32),
                             distance.astype(np.float32), low_info, score, mask & ~empty,
-                            geometry, model.info.name, scan_step_nm=dataset.calibration.scan_step_nm,
+                            geometry, model.info.name, scan_step_nm=step_nm,
                             calibration=estimate, periodic_z=periodic.get("z"))
     maps.seconds = time.perf_counter() - start
     maps.extra = {"lattice": periodic["lattice"], "descan": descan,
+                  "scan_step_A": out.get("scan_step_A"),
+                  "scan_step_estimate": None if step_estimate is None
+                  else {**step_estimate.to_dict(), "message": step_estimate.message()},
                   "data_mrad_per_px": dataset.calibration.mrad_per_px,
                   "mrad_per_px_source": dataset.calibration.mrad_per_px_source,
                   "model_mrad_per_px": model.info.mrad_per_px,
@@ -310,9 +323,46 @@ def predict_dataset(
     return maps
 
 
+def _predict_positions(dataset, model, geometry, progress, cancel, scheduler) -> dict:
+    """Pass 2: ``probs``, ``distance`` and ``confidence`` per position, per pattern or from
+    the scan context (the latter also gives the ``scan_step_A`` it read the scan at)."""
+    if not model.reads_scans:
+        return run(dataset.array(scheduler), PredictKernel(model, geometry), progress=progress,
+                   cancel=cancel, scheduler=scheduler)
+    pred, step, estimate = context_prediction(dataset, model, geometry, progress=progress,
+                                              cancel=cancel, scheduler=scheduler)
+    shape = dataset.scan_shape
+    return {"probs": pred.probs.reshape(*shape, -1), "distance": pred.distance.reshape(shape),
+            "confidence": pred.confidence.reshape(shape), "scan_step_A": step,
+            "scan_step_estimate": estimate}
+
+
+def context_prediction(dataset: Dataset4D, model, geometry: CropGeometry, *,
+                       calibrate: bool = True, progress=None, cancel=None, scheduler=None):
+    """A scan-context model's prediction at every position:
+    ``(Prediction, step_A, ScanStepEstimate or None)``.
+
+    The features of every pattern stream in one pass (:class:`FeatureKernel`, cropped with
+    ``geometry``); the model then reads the feature map at the scan step, from the file or
+    estimated from the lattice (:func:`~ferromap.pipelines.calibration.resolve_scan_step`).
+    ``calibrate=False`` gives the raw probabilities (what ``scripts/calibrate_weights.py``
+    fits the calibration on).
+    """
+    from ferromap.core.features import FeatureKernel, RingHarmonics
+
+    arch = model.info.architecture
+    basis = RingHarmonics.from_dict(arch["features"])
+    features = run(dataset.array(scheduler), FeatureKernel(geometry, basis), progress=progress,
+                   cancel=cancel, scheduler=scheduler)["features"]
+    step, estimate = resolve_scan_step(dataset, features, tuple(arch["scan_step_range_A"]),
+                                       float(arch.get("lattice_A", 3.95)),
+                                       f"model {model.info.name}")
+    return model.predict_map(features, step, calibrate=calibrate), step, estimate
+
+
 def run_predict(
     dataset: Dataset4D,
-    model: str = "conv-proto",
+    model: str | None = None,
     *,
     device: str = "auto",
     precision: str = "auto",
@@ -325,8 +375,9 @@ def run_predict(
     ----------
     dataset : Dataset4D
         The data.
-    model : str
-        ``"conv-proto"``, ``"pca-knn"`` or a model folder (:data:`ferromap.models.SHIPPED`).
+    model : str, optional
+        A shipped model's name (:data:`ferromap.models.SHIPPED`; the first, by default) or a
+        model folder.
     device, precision : str
         See :func:`ferromap.models.load_model`.
     symmetrize : bool, optional
@@ -338,7 +389,8 @@ def run_predict(
     -------
     PolarizationMaps
     """
-    from ferromap.models.store import load_model
+    from ferromap.models.store import SHIPPED, load_model
 
-    loaded = load_model(model, device=device, precision=precision, symmetrize=symmetrize)
+    loaded = load_model(model or SHIPPED[0], device=device, precision=precision,
+                        symmetrize=symmetrize)
     return predict_dataset(dataset, loaded, **kwargs)

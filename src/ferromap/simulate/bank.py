@@ -4,8 +4,10 @@ Each entry draws one specimen and microscope from the spread of real experiments
 §4): thickness 10–60 nm, Nb displacement 0.08–0.22 Å with an O counter-displacement, random,
 layered or columnar K/Na order, mistilt up to 3 mrad at any azimuth, defocus, astigmatism and
 Cs, frozen phonons (thermal diffuse scattering) in most entries, and the lobato or kirkland
-potential at one of three slice thicknesses. It is simulated for one polarization, axial
-(RM) in even entries and diagonal (RU) in odd ones: the crystal's square symmetry, applied
+potential at one of three slice thicknesses. It is simulated for one polarization; in the
+first bank (``WIDE``) axial (RM) in even entries and diagonal (RU) in odd ones, in the mild
+bank (``MILD``) groups of four entries share one specimen and microscope with the
+polarizations RM, RU, LM and LD (:class:`BankSpread`). The crystal's square symmetry, applied
 in training, turns them into all 8 classes.
 
 Every entry scans the 2×2-cell box on the exact 32×32 grid, fine enough for the scan-space
@@ -39,6 +41,47 @@ BANK_SEED0 = 2000
 
 
 @dataclass(frozen=True)
+class BankSpread:
+    """The ranges one bank draws its specimens and microscopes from.
+
+    ``WIDE`` is the first bank: harsh tilts (up to 3 mrad), up to 3 nm of astigmatism and
+    1 µm of Cs, and every entry its own crystal and microscope with one polarization (RM or
+    RU). On it, the shipped model and the networks fine-tuned from it stayed near chance
+    (docs/methods.md §4). ``MILD`` spans the aligned instrument of a typical experiment:
+    thickness 10–60 nm, tilt up to 1.5 mrad, at most 1 nm of astigmatism, |Cs| up to
+    0.2 µm, and frozen phonons in two of three groups. Its entries come in **groups** of
+    ``group`` consecutive indices that share the crystal, the microscope and the phonon
+    configurations and differ only in the polarization (``directions``): a mistilt, whose
+    asymmetry resembles a polarization, then goes with several polarizations, so a network
+    cannot learn the one for the other. Its occupation seeds (``seed0``) are disjoint from
+    the wide bank's and from every recipe's.
+    """
+
+    name: str
+    seed0: int
+    thickness_nm: tuple[float, float]
+    d_nb: tuple[float, float]
+    defocus_A: float  # |defocus| up to
+    astigmatism_A: float
+    cs_A: float  # |Cs| up to
+    tilt_mrad: float
+    phonon_configs: tuple[int, ...]  # drawn uniformly from these
+    group: int = 1  # consecutive entries sharing crystal and microscope
+    directions: tuple[str, ...] = BANK_DIRECTIONS  # entry i: directions[i % len]
+
+    def group_of(self, index: int) -> int:
+        """The group of entry ``index``."""
+        return index // self.group
+
+
+WIDE = BankSpread("wide", BANK_SEED0, (10.0, 60.0), (0.08, 0.22), 60.0, 30.0, 1e4, 3.0,
+                  (0, 2, 2, 3))
+MILD = BankSpread("mild", 4000, (10.0, 60.0), (0.10, 0.20), 40.0, 10.0, 2e3, 1.5, (0, 2, 2),
+                  group=4, directions=("RM", "RU", "LM", "LD"))
+SPREADS = {s.name: s for s in (WIDE, MILD)}
+
+
+@dataclass(frozen=True)
 class BankEntry:
     """One randomized specimen and microscope of the training bank."""
 
@@ -53,13 +96,15 @@ class BankEntry:
                 "microscope": asdict(self.microscope), "multislice": asdict(self.multislice)}
 
 
-def bank_entry(index: int) -> BankEntry:
-    """Draw entry ``index`` of the bank (seeded: the same index gives the same entry).
+def bank_entry(index: int, spread: BankSpread = WIDE) -> BankEntry:
+    """Draw entry ``index`` of a bank (seeded: the same index gives the same entry).
 
     Parameters
     ----------
     index : int
         Entry number, >= 0.
+    spread : BankSpread
+        The ranges drawn from (:data:`WIDE`, the first bank, or :data:`MILD`).
 
     Returns
     -------
@@ -67,26 +112,31 @@ def bank_entry(index: int) -> BankEntry:
     """
     if index < 0:
         raise ValueError(f"index must be >= 0, got {index}")
-    rng = np.random.default_rng([BANK_SEED0, index])
-    d_nb = float(rng.uniform(0.08, 0.22))
+    if not isinstance(spread, BankSpread):
+        raise TypeError(f"spread must be a BankSpread, got {type(spread).__name__}")
+    sp = spread
+    group = sp.group_of(index)
+    rng = np.random.default_rng([sp.seed0, group])
+    d_nb = float(rng.uniform(*sp.d_nb))
     crystal = KNNCrystal.with_thickness(
-        float(rng.uniform(10.0, 60.0)), direction=BANK_DIRECTIONS[index % 2], cells=2, d_nb=d_nb,
-        d_o=d_nb * float(rng.uniform(0.0, 0.4)), seed=BANK_SEED0 + index,
+        float(rng.uniform(*sp.thickness_nm)), direction=sp.directions[index % len(sp.directions)],
+        cells=2, d_nb=d_nb, d_o=d_nb * float(rng.uniform(0.0, 0.4)), seed=sp.seed0 + group,
         a_site_order=str(rng.choice(["random"] * 6 + ["layered", "columnar"])))
-    draw = [float(v) for v in rng.uniform([23, -60, 0, 0, -1e4, 0, 0], [25, 60, 30, 180, 1e4,
-                                                                          1, 360])]
+    draw = [float(v) for v in rng.uniform(
+        [23, -sp.defocus_A, 0, 0, -sp.cs_A, 0, 0],
+        [25, sp.defocus_A, sp.astigmatism_A, 180, sp.cs_A, 1, 360])]
     microscope = Microscope(
         detector_px=BANK_DETECTOR_PX, semiangle_mrad=draw[0], defocus_A=draw[1],
         astigmatism_A=draw[2], astigmatism_angle_deg=draw[3], cs_A=draw[4],
-        tilt_mrad=3.0 * float(np.sqrt(draw[5])), tilt_azimuth_deg=draw[6])
+        tilt_mrad=sp.tilt_mrad * float(np.sqrt(draw[5])), tilt_azimuth_deg=draw[6])
     scale = float(rng.uniform(0.8, 1.25))
     multislice = Multislice(
         parametrization=str(rng.choice(["lobato"] * 7 + ["kirkland"] * 3)),
         slice_thickness_A=float(rng.choice([A_PSEUDOCUBIC / 2] * 6 + [A_PSEUDOCUBIC / 4,
                                                                       A_PSEUDOCUBIC])),
-        phonon_configs=int(rng.choice([0, 2, 2, 3])),
+        phonon_configs=int(rng.choice(list(sp.phonon_configs))),
         rms_A=tuple((el, round(rms * scale, 4)) for el, rms in DEFAULT_RMS_A),
-        seed=BANK_SEED0 + index)
+        seed=sp.seed0 + group)
     return BankEntry(index, crystal, microscope, multislice)
 
 

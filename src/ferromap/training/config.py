@@ -4,7 +4,7 @@ Example (TOML)::
 
     name = "conv-proto"
     train = ["data/train-20nm.zarr"]      # datasets with stored labels
-    model = "conv"                         # conv | resnet | vgg | pca-knn
+    model = "conv"         # conv | resnet | vgg | pca-knn | context | context-pca-knn
     head = "prototype"                     # classification | regression | prototype
     augment = true
     filter = true
@@ -23,6 +23,7 @@ from pathlib import Path
 import tomllib
 
 from ferromap.errors import FerromapError
+from ferromap.models.store import SHIPPED
 
 
 @dataclass
@@ -34,7 +35,9 @@ class TrainConfig:
     (:mod:`ferromap.training.synthesis`): ``bank_positions`` positions of ``bank_repeats``
     scans per entry, with ``nuisances`` overriding the nuisance ranges; of every
     ``bank_val_every`` consecutive entries the last two (one per polarization direction of
-    the bank) are held out for validation and calibration.
+    the bank) are held out for validation and calibration. ``model = "context"`` trains the
+    scan-context model (:mod:`ferromap.training.context`) on ``bank_scans`` scans drawn once
+    from the bank.
     """
 
     train: list[str] = field(default_factory=list)
@@ -64,6 +67,8 @@ class TrainConfig:
     bank_repeats: int = 2
     bank_val_every: int = 10
     bank_val_repeats: int = 4  # scans per held-out entry for prototypes and calibration
+    bank_scans: int = 4000  # context model: training scans drawn from the bank
+    bank_group: int = 1  # entries per specimen and microscope (ferromap.simulate.bank.MILD: 4)
     nuisances: dict = field(default_factory=dict)  # overrides of synthesis.Nuisances
     calibrate: bool = True  # fit the confidence temperatures on the validation data
     distill_epochs: int = 0  # then distil the orientation average into one pass (distill.py)
@@ -99,6 +104,6 @@ class TrainConfig:
                         for p in raw.get("train", [])]
         for key in ("out", "init_from", "bank"):
             value = raw.get(key)
-            if value and not Path(value).is_absolute() and value not in ("conv-proto", "pca-knn"):
+            if value and not Path(value).is_absolute() and value not in SHIPPED:
                 raw[key] = str(base / value)
         return cls(**raw)

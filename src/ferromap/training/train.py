@@ -90,6 +90,13 @@ def train_model(config: TrainConfig, data: LabelledCrops | None = None, *,
     from ferromap.models.store import LoadedModel, ModelInfo, resolve_device, save_model
     from ferromap.models.symmetry import usable_ops
 
+    if config.model in ("context", "context-pca-knn"):
+        if not config.bank:
+            raise FerromapError(f"model {config.model} trains on a simulation bank: set 'bank'")
+        from ferromap.training.context import train_context, train_context_knn
+
+        fit = train_context if config.model == "context" else train_context_knn
+        return fit(config, progress=progress, cancel=cancel)
     if config.bank and data is None:
         return train_from_bank(config, progress=progress, cancel=cancel)
     data = data or load_labelled(config.train, size=config.crop_size)
@@ -218,9 +225,13 @@ def default_out(config: TrainConfig) -> Path:
     return Path("models") / config.name
 
 
-def held_out(index: int, every: int) -> bool:
-    """Whether bank entry ``index`` is a validation entry: the last two of every ``every``
-    (one of each of the bank's two directions)."""
+def held_out(index: int, every: int, group: int = 1) -> bool:
+    """Whether bank entry ``index`` is a validation entry: of a bank of single entries, the
+    last two of every ``every`` (one of each of its two directions); of a bank of groups of
+    ``group`` entries (one specimen and microscope in several polarizations), the last
+    group of every ``every`` groups."""
+    if group > 1:
+        return (index // group) % every == every - 1
     return index % every >= every - 2
 
 
@@ -244,7 +255,7 @@ class BankEntries:
                                 f"to hold every {self.every}th out for validation")
 
     def _held_out(self, entry) -> bool:
-        return held_out(int(entry.name.split("-")[1]), self.every)
+        return held_out(int(entry.name.split("-")[1]), self.every, self.config.bank_group)
 
     def validation(self) -> list:
         """Every held-out entry the bank has now (the calibration uses them all)."""
@@ -261,7 +272,8 @@ class BankEntries:
 
         have = set(self.train)
         new = [p for p in sorted(Path(self.config.bank).glob("entry-*.zarr"))
-               if p.stem not in have and not held_out(int(p.stem.split("-")[1]), self.every)]
+               if p.stem not in have and not held_out(int(p.stem.split("-")[1]), self.every,
+                                                       self.config.bank_group)]
         if new:
             indices = [int(p.stem.split("-")[1]) for p in new]
             self.train.update({e.name: e for e in load_bank(self.config.bank, indices)})
