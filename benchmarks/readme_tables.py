@@ -110,14 +110,34 @@ def _other_rows(click: dict | None, dist: dict | None, gpu: dict | None) -> list
                     f"{'yes' if dist['labels_identical'] else '**no**'} | local threads: "
                     f"{dist['local_threads_seconds']} s | `bench_distributed.py`, "
                     f"{dist['date']} |")
+    rows += _gpu_rows(gpu)
+    return rows
+
+
+def _gpu_rows(gpu: dict | None) -> list[str]:
     if gpu is None:
-        rows.append("| CUDA inference | **not measured**: no GPU was lent to this project's "
-                    "sessions; `benchmarks/gpu_check.sh` is ready (≤ 5 min) | | "
-                    "`gpu_check.sh` |")
-    else:
-        rows.append(f"| CUDA inference end to end ({gpu.get('cuda_device')}) | "
-                    f"{gpu.get('end_to_end_patterns_per_s')} patterns/s | CPU labels agree: "
-                    f"{gpu.get('label_agreement_with_cpu')} | `gpu_check.sh`, {gpu['date']} |")
+        return ["| CUDA inference | **not measured**: `benchmarks/gpu_check.sh` is ready "
+                "(≤ 5 min on a lent GPU) | | `gpu_check.sh` |"]
+    where = f"`gpu_check.sh` on {gpu['gpu']} ({gpu['machine']}), {gpu['date']}"
+    sweep = gpu["end_to_end_patterns_per_s"]
+    best = max(sweep, key=sweep.get)
+    agree = gpu["label_agreement_with_cpu_fp32"]
+    rows = [f"| conv-proto one pass on CUDA, end to end (read → CoM → crops → model → maps), "
+            f"({gpu['patterns']} patterns of 64×64 uint16, page-cached .npy) | "
+            + ", ".join(f"{k}: {v}" for k, v in sweep.items())
+            + f" patterns/s; best **{sweep[best]}** ({best}); labels agree with the CPU fp32 "
+            f"run: " + ", ".join(f"{k} {v}" for k, v in agree.items())
+            + f" | the model alone on crops already on the GPU (bf16): "
+            f"{gpu['model_only_bf16_patterns_per_s']} patterns/s; CoM alone on the CPU: "
+            f"{gpu['com_cpu_patterns_per_s']} patterns/s (target ≥ "
+            f"{gpu['target_patterns_per_s']} end to end) | {where} |"]
+    for key, value in gpu.items():
+        if key.startswith("end_to_end_") and key.endswith("_default_patterns_per_s"):
+            name = key[len("end_to_end_"):-len("_default_patterns_per_s")]
+            rows.append(f"| default `{name}` on CUDA, end to end, same file | {value} "
+                        f"patterns/s; labels agree with the CPU: "
+                        f"{gpu.get(f'{name}_label_agreement_with_cpu_fp32')} | as above | "
+                        f"{where} |")
     return rows
 
 

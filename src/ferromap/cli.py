@@ -50,7 +50,7 @@ def _open(args):
     ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=dataset)
     if getattr(args, "mrad_per_px", None):
         ds = ds.with_calibration(mrad_per_px=args.mrad_per_px, mrad_per_px_source="user")
-    if getattr(args, "scan_step_nm", None):
+    if getattr(args, "scan_step_nm", None) is not None:
         if not args.scan_step_nm > 0:
             raise FerromapError(f"--scan-step-nm must be positive, got {args.scan_step_nm}")
         ds = ds.with_calibration(scan_step_nm=args.scan_step_nm)
@@ -205,8 +205,11 @@ def cmd_train(args) -> int:
                   f"validation loss {p['val_loss']:.4f}", file=sys.stderr, flush=True)
 
     _, record = train_model(config, data, progress=progress)
-    print(f"{config.name}: validation accuracy {record['val_accuracy']:.3f} on "
-          f"{record['n_val']} patterns; model saved to {config.out}")
+    if record.get("val_accuracy") is not None:
+        print(f"{config.name}: validation accuracy {record['val_accuracy']:.3f} on "
+              f"{record['n_val']} patterns; model saved to {config.out}")
+    else:  # PCA + kNN of the bank keeps no validation scans
+        print(f"{config.name}: model saved to {config.out}")
     return 0
 
 

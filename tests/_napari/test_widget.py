@@ -107,3 +107,22 @@ def test_cancel_is_one_information_not_an_error(viewer, main, qtbot, wait_idle, 
     assert "cancelled" in main.status.value and "polarization" not in viewer.layers
     assert not [m for s, m in notifications if s == "error"]
     assert [m for s, m in notifications if s == "info" and "cancelled" in m]
+
+
+def test_the_scan_step_field_reaches_the_default_model(viewer, main, wait_idle, notifications):
+    """The default model reads the scan at the step in the field; cleared, it estimates the
+    step from the lattice and says so; an impossible step is refused in the panel's words."""
+    assert main.model.value == "context" and main.step.value == pytest.approx(0.0494, abs=1e-3)
+    main.step.value = 0.06  # the user corrects the file's step
+    run_inference(main, wait_idle, symmetrize=True)
+    summary = main.session.maps["inference"].summary()
+    assert summary["scan_step_A"] == pytest.approx(0.6) and summary["scan_step_estimate"] is None
+    main.step.value = 0.0  # unknown: estimated from the lattice repeat (a = 3.95 Å)
+    run_inference(main, wait_idle, symmetrize=True)
+    summary = main.session.maps["inference"].summary()
+    assert summary["scan_step_A"] == pytest.approx(0.494, rel=0.05)
+    assert summary["scan_step_estimate"] is not None
+    main.step.value = 5.0  # 50 Å between positions: no lattice to read
+    run_inference(main, wait_idle, symmetrize=True)
+    errors = [m for s, m in notifications if s == "error"]
+    assert len(errors) == 1 and "scan step" in errors[0] and "--" not in errors[0]

@@ -9,7 +9,32 @@ from ferromap.core.periodic import (
     phase_map,
     phase_zscore,
     reciprocal_lattice,
+    repeat_period,
 )
+
+
+def cell_maps(period_r: float, period_c: float, n: int = 40, noise: float = 0.05, seed=0):
+    """Feature-like maps of a perovskite cell: bright A columns at the corners, weaker B
+    columns at the centre, and a deflection-like map that changes sign across each."""
+    r, c = np.mgrid[0:n, 0:n].astype(float)
+    u, v = (r / period_r) % 1.0, (c / period_c) % 1.0
+    d2a = np.minimum(u, 1 - u) ** 2 + np.minimum(v, 1 - v) ** 2
+    d2b = (u - 0.5) ** 2 + (v - 0.5) ** 2
+    bright = np.exp(-d2a / 0.02) + 0.4 * np.exp(-d2b / 0.02)
+    deflection = np.sin(2 * np.pi * u) * bright
+    maps = np.stack([bright, deflection, np.roll(bright, 1, axis=1)], axis=-1)
+    return maps + np.random.default_rng(seed).normal(scale=noise, size=maps.shape)
+
+
+@pytest.mark.parametrize("period", [4.0, 6.58, 7.996, 11.3])
+def test_repeat_period_is_the_cell_not_a_multiple_or_a_half(period):
+    assert repeat_period(cell_maps(period, period)) == pytest.approx(period, rel=0.03)
+
+
+def test_repeat_period_refuses_what_it_cannot_see():
+    assert repeat_period(np.random.default_rng(1).normal(size=(40, 40, 3))) is None  # no lattice
+    assert repeat_period(cell_maps(30.0, 30.0)) is None  # a cell longer than the search
+    assert repeat_period(cell_maps(6.0, 9.0)) is None  # not the square cell it assumes
 
 
 def test_lattice_is_the_fundamental_not_a_harmonic():

@@ -131,18 +131,19 @@ def test_a_context_model_reads_the_features_of_every_position(disk_dataset,
     from ferromap.core.features import RingHarmonics, pattern_features
 
     model = small_context_model
-    maps = predict_dataset(disk_dataset, model, scheduler="synchronous")
+    ds = disk_dataset.with_calibration(scan_step_nm=0.08)  # 6 × 7 positions span 4 × 4.8 Å
+    maps = predict_dataset(ds, model, scheduler="synchronous")
     data = disk_dataset.data.compute()
     g = measure_geometry(data, size=16, span=16)
     basis = RingHarmonics.from_dict(model.info.architecture["features"])
     loop = np.stack([[pattern_features(extract_crops(data[r, c][None], g.centres[r, c][None],
                                                      16, 16), basis, g.plan.background)[0]
                       for c in range(7)] for r in range(6)])
-    expected = model.predict_map(loop, 0.5)
+    expected = model.predict_map(loop, 0.8)
     np.testing.assert_allclose(maps.probs.reshape(-1, 8), expected.probs, atol=1e-5)
     np.testing.assert_allclose(maps.confidence.ravel(), expected.confidence, atol=1e-5)
     summary = maps.summary()
-    assert summary["scan_step_A"] == pytest.approx(0.5)
+    assert summary["scan_step_A"] == pytest.approx(0.8)
     assert np.isnan(maps.distance).all()
 
 
@@ -154,6 +155,10 @@ def test_a_context_model_needs_a_scan_step_it_can_read(disk_dataset, small_conte
     coarse = disk_dataset.with_calibration(scan_step_nm=0.5)  # 5 Å: no lattice to read
     with pytest.raises(FerromapError, match="steps of 0.1–1.3 Å; this scan's step is 5 Å"):
         predict_dataset(coarse, small_context_model)
+    small = disk_dataset.with_calibration(scan_step_nm=0.05)  # 6 × 7 positions: 2.5 × 3 Å
+    with pytest.raises(FerromapError, match="spans only 2.5 Å along one axis") as err:
+        predict_dataset(small, small_context_model)
+    assert "conv-proto" in err.value.gui_hint
 
 
 def test_an_unknown_scan_step_is_estimated_from_the_lattice(small_context_model, lattice_scan):
@@ -168,5 +173,5 @@ def test_an_unknown_scan_step_is_estimated_from_the_lattice(small_context_model,
     est = maps.summary()["scan_step_estimate"]
     assert est["period_px"] == pytest.approx(6.0, abs=0.1)
     assert maps.summary()["scan_step_A"] == pytest.approx(3.95 / 6, rel=0.02)
-    assert maps.scan_step_nm == pytest.approx(0.395 / 6, rel=0.02)
+    assert maps.scan_step_nm is None  # the maps keep the data's own (unknown) scale
     assert "estimated" in est["message"] and "not in the file" in est["message"]

@@ -13,7 +13,6 @@ from ferromap.io.dataset import Calibration
 from ferromap.io.save import save_4dstem
 from ferromap.models import load_model
 from ferromap.training.config import TrainConfig
-from ferromap.training.train import train_model
 
 pytest.importorskip("torch")
 
@@ -40,8 +39,35 @@ def _config(bank, out, **kw) -> TrainConfig:
     return TrainConfig(**{**base, **kw})
 
 
-def test_the_context_network_trains_saves_and_reads_scans(tmp_path, toy_bank):
-    model, record = train_model(_config(toy_bank, tmp_path / "ctx", model="context"))
+def _toml(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return f'"{value}"' if isinstance(value, str) else str(value).lower() \
+        if isinstance(value, bool) else repr(value)
+
+
+def train_from_the_cli(config: TrainConfig, tmp_path, capsys) -> dict:
+    """``ferromap train --config`` as a user runs it; the training record of the saved model."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from ferromap.cli import main
+
+    path = tmp_path / "train.toml"
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+              if getattr(config, f.name) is not None}
+    path.write_text("\n".join(f"{k} = {_toml(v)}" for k, v in fields.items()))
+    assert main(["train", "--config", str(path), "--quiet"]) == 0
+    assert f"model saved to {config.out}" in capsys.readouterr().out
+    return json.loads((Path(config.out) / "model.json").read_text())["training"]
+
+
+def test_the_context_network_trains_saves_and_reads_scans(tmp_path, toy_bank, capsys):
+    record = train_from_the_cli(_config(toy_bank, tmp_path / "ctx", model="context"), tmp_path,
+                                capsys)
     history = record["history"]
     assert len(history["val_loss"]) == 3 and np.isfinite(history["val_loss"]).all()
     assert history["best_epoch"] == int(np.argmin(history["val_loss"]))  # its weights are kept
@@ -54,10 +80,11 @@ def test_the_context_network_trains_saves_and_reads_scans(tmp_path, toy_bank):
     assert pred.probs.shape == (99, 8) and np.all((pred.confidence >= 0) & (pred.confidence <= 1))
 
 
-def test_pca_knn_of_the_polar_statistics(tmp_path, toy_bank):
-    model, record = train_model(_config(toy_bank, tmp_path / "knn", model="context-pca-knn",
+def test_pca_knn_of_the_polar_statistics(tmp_path, toy_bank, capsys):
+    record = train_from_the_cli(_config(toy_bank, tmp_path / "knn", model="context-pca-knn",
                                         bank_positions=20,
-                                        encoder_kwargs={"window_px": 7, "n_components": 8}))
+                                        encoder_kwargs={"window_px": 7, "n_components": 8}),
+                                tmp_path, capsys)
     assert record["n_examples"] == 16 * 8 * 20 and record["trained_symmetry"] == "d4"
     again = load_model(tmp_path / "knn", device="cpu")
     assert again.reads_scans and again.info.kind == "pca-knn" and again.passes == 1

@@ -94,7 +94,7 @@ class PolarizationWidget(ScrollDock):
         self.semiangle = FloatSpinBox(label="semi-angle (mrad)", min=0.1, max=200.0, step=0.5,
                                       value=DEFAULT_SEMIANGLE_MRAD)
         self.estimate_mrad = PushButton(text="Estimate mrad/px from the disk")
-        self.step = FloatSpinBox(label="scan step (nm)", min=0.0, max=1e4, step=0.001,
+        self.step = FloatSpinBox(label="scan step (nm)", min=0.0, max=1e4, step=0.0001,
                                  value=0.0)
         self.calibration_note = Label(label="calibration", value="")
         self.reference = ComboBox(label="CoM reference", choices=["mean", "plane", "quadratic"])
@@ -234,8 +234,9 @@ class PolarizationWidget(ScrollDock):
                            f"{cal.scan_step_nm or '?'} nm")
         with self.mrad.changed.blocked():
             self.mrad.value = cal.mrad_per_px or 0.0
-        with self.step.changed.blocked():
-            self.step.value = cal.scan_step_nm or 0.0
+        with self.step.changed.blocked():  # a step the field cannot hold is left unknown
+            step = cal.scan_step_nm or 0.0
+            self.step.value = step if 0.0 < step <= self.step.max else 0.0
         if cal.semiangle_mrad:
             self.semiangle.value = cal.semiangle_mrad
         self.calibration_note.value = {
@@ -354,6 +355,9 @@ class PolarizationWidget(ScrollDock):
     def _show_maps(self, maps) -> None:
         self.session.maps["inference"] = maps
         self.session.show_layers(prediction_layers(maps))
+        estimate = maps.extra.get("scan_step_estimate")
+        if estimate:  # the model read the scan at a step the user has not given: say so
+            notify_info(f"{estimate['message']}; enter the scan step if you know it")
         if self.session.position is not None:
             self.session.select(*self.session.position)
 

@@ -22,6 +22,9 @@ from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, check_
 
 #: A Fourier peak must be this many times the median power to count as a lattice.
 MIN_PEAK_CONTRAST = 25.0
+#: At most this many of the strongest peaks are refined (each of ±g counts): a lattice and
+#: its first harmonics, not the noise of a scan with no lattice.
+MAX_PEAKS = 16
 
 
 def reciprocal_lattice(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarray | None:
@@ -55,8 +58,9 @@ def reciprocal_lattice(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarr
 
 
 def strong_peaks(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarray:
-    """Fourier peaks of scan images that stand out, shortest first, as ``(n, 2)``
-    ``(row, col)`` frequencies in cycles per scan pixel (one of each ± pair or both).
+    """Fourier peaks of scan images that stand out (the :data:`MAX_PEAKS` strongest),
+    shortest first, as ``(n, 2)`` ``(row, col)`` frequencies in cycles per scan pixel (one
+    of each ± pair or both).
 
     Parameters
     ----------
@@ -88,8 +92,10 @@ def strong_peaks(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarray:
 
     strong = power >= max(MIN_PEAK_CONTRAST * np.median(power[power > 0]), 0.05 * power.max())
     strong &= power >= maximum_filter(power, size=3, mode="wrap")  # local maxima only
-    cand = np.stack([fr[strong], fc[strong]], axis=1)
-    cand = cand[np.lexsort((-power[strong], np.hypot(*cand.T)))]
+    cand, p = np.stack([fr[strong], fc[strong]], axis=1), power[strong]
+    keep = np.argsort(-p, kind="stable")[:MAX_PEAKS]
+    cand, p = cand[keep], p[keep]
+    cand = cand[np.lexsort((-p, np.hypot(*cand.T)))]
     return np.array([refine_frequency(stack, g) for g in cand]).reshape(-1, 2)
 
 
@@ -114,7 +120,7 @@ def refine_frequency(stack: np.ndarray, g: np.ndarray, steps: int = 25,
         fc = best[1] + np.linspace(-half, half, steps) / cols
         er = np.exp(-2j * np.pi * fr[:, None] * np.arange(rows)[None])  # (steps, rows)
         ec = np.exp(-2j * np.pi * np.arange(cols)[:, None] * fc[None])  # (cols, steps)
-        power = sum(np.abs(er @ img @ ec) ** 2 for img in imgs)
+        power = (np.abs(np.einsum("sr,nrc,ct->nst", er, imgs, ec, optimize=True)) ** 2).sum(0)
         i, j = np.unravel_index(np.argmax(power), power.shape)
         best = np.array([fr[i], fc[j]])
     return best
@@ -221,55 +227,41 @@ def phase_zscore(residual: np.ndarray, phase: np.ndarray, n_bins: int) -> np.nda
     return z
 
 
-def repeat_period(maps: np.ndarray, min_lag: float = 2.0, max_lag: float = 24.0,
-                  resolution: float = 0.05, max_mismatch: float = 0.6) -> float | None:
-    """The lattice period of a scan, in positions, from how its maps repeat.
+def repeat_period(maps: np.ndarray, min_repeats: float = 2.0) -> float | None:
+    """The period of a square lattice aligned with the scan, in positions, from its maps.
 
-    For each lag along the scan rows and along the columns, the maps are compared with a
-    copy of themselves moved by that lag (linear interpolation between positions); the
-    mismatch is the mean squared difference of the standardised maps over twice their
-    variance (0 for a perfect repeat, about 1 for none). The period is the lag of least
-    mismatch, averaged over the two axes (a square cell); half a cell of a perovskite,
-    where a column of another kind sits, does not repeat it.
+    The maps (standardised, the central 64 × 64 positions) give the two shortest
+    non-collinear Fourier peaks that stand out (:func:`reciprocal_lattice`, located to a
+    fraction of a frequency bin), so the result is the cell, not a harmonic or a multiple
+    of it, and is not biased by how coarsely the scan samples the cell. Half a cell of a
+    perovskite, where a column of another kind sits, does not repeat it.
 
     Parameters
     ----------
     maps : numpy.ndarray
         ``(rows, cols, n)`` per-position maps, e.g. diffraction features.
-    min_lag, max_lag : float
-        Lags considered (at most half the scan; the central 64 × 64 positions are used).
-    resolution : float
-        Lag step of the search, in positions.
-    max_mismatch : float
-        ``None`` is returned when the best repeat is worse than this (no clear lattice).
+    min_repeats : float
+        The cell must repeat at least this many times along each scan axis.
 
     Returns
     -------
     float or None
-        The period in positions.
+        The period in positions; ``None`` when no lattice stands out, or it is not a
+        square cell along the scan axes (the two periods differ by more than 10 % or the
+        cell is turned by more than about 10°).
     """
-    from scipy.ndimage import shift as nd_shift
-
     f = np.asarray(maps, dtype=np.float64)
-    if f.ndim != 3 or min(f.shape[:2]) < 2 * min_lag + 2:
-        raise ValueError(f"maps must be (rows, cols, n) of at least {2 * min_lag + 2:g} "
-                         f"positions per side, got {f.shape}")
+    if f.ndim != 3 or min(f.shape[:2]) < 4:
+        raise ValueError(f"maps must be (rows, cols, n) of at least 4 positions per side, "
+                         f"got {f.shape}")
     r0, c0 = (max(0, (n - 64) // 2) for n in f.shape[:2])
     f = f[r0 : r0 + 64, c0 : c0 + 64]
-    f = (f - f.mean(axis=(0, 1))) / (f.std(axis=(0, 1)) + 1e-12)
-    periods = []
-    for axis in (0, 1):
-        n = f.shape[axis]
-        best, where = np.inf, None
-        for lag in np.arange(min_lag, min(max_lag, n / 2 + 1), resolution):
-            keep = n - int(np.ceil(lag)) - 1
-            move = [0.0, 0.0, 0.0]
-            move[axis] = -lag
-            moved = np.take(nd_shift(f, move, order=1, mode="nearest"), range(keep), axis=axis)
-            mismatch = float(((moved - np.take(f, range(keep), axis=axis)) ** 2).mean() / 2)
-            if mismatch < best:
-                best, where = mismatch, float(lag)
-        if best > max_mismatch:
-            return None
-        periods.append(where)
-    return float(np.mean(periods))
+    f = (f - np.nanmean(f, axis=(0, 1))) / (np.nanstd(f, axis=(0, 1)) + 1e-12)
+    g = reciprocal_lattice(np.moveaxis(f, -1, 0), min_repeats)
+    if g is None:
+        return None
+    periods = 1.0 / np.linalg.norm(g, axis=1)
+    turned = np.abs(g).min(axis=1) / np.abs(g).max(axis=1)  # tan of the angle to an axis
+    if abs(periods[0] - periods[1]) > 0.1 * periods.max() or turned.max() > 0.18:
+        return None
+    return float(periods.mean())

@@ -28,7 +28,7 @@ from ferromap.models.symmetry import GROUPS, symmetrized_predict, usable_ops
 SCHEMA = "ferromap-model"
 VERSION = 1
 #: Models shipped inside the package, by name; the first is the default.
-SHIPPED = ("conv-proto", "pca-knn")
+SHIPPED = ("context", "conv-proto", "pca-knn")
 #: Model kinds: per-pattern networks, scan-context networks, PCA + kNN.
 KINDS = ("torch", "context", "pca-knn")
 #: Devices a model can run on (``auto``: CUDA when available).

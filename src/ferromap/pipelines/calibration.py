@@ -206,7 +206,8 @@ def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, f
     Raises
     ------
     FerromapError
-        No step and no lattice to estimate it from, or a step outside ``step_range_A``.
+        No step and no lattice to estimate it from, a step outside ``step_range_A``, or a
+        scan that spans less than one cell along an axis.
     """
     from ferromap.core.periodic import repeat_period
 
@@ -214,7 +215,7 @@ def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, f
     if step_nm:
         step = 10.0 * float(step_nm)
     else:
-        period = repeat_period(features) if min(features.shape[:2]) >= 6 else None
+        period = repeat_period(features) if min(features.shape[:2]) >= 4 else None
         if period is None:
             raise FerromapError(
                 f"{model_name} reads atomic-resolution scans, but the scan step is not in the "
@@ -223,6 +224,7 @@ def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, f
                 gui_hint="enter the scan step (nm), or choose the per-pattern model conv-proto")
         estimate = ScanStepEstimate(lattice_A / period, period, lattice_A)
         step = estimate.step_A
+    _check_extent(features.shape[:2], step, lattice_A, model_name)
     lo, hi = step_range_A
     if not lo <= step <= hi:
         how = " (estimated)" if estimate else ""
@@ -232,3 +234,15 @@ def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, f
             cli_hint="check --scan-step-nm, or use --model conv-proto (per pattern)",
             gui_hint="check the scan step, or choose the per-pattern model conv-proto")
     return step, estimate
+
+
+def _check_extent(scan_shape: tuple[int, int], step_A: float, lattice_A: float,
+                  model_name: str) -> None:
+    """Refuse a scan that spans less than one cell along an axis: no lattice to read."""
+    span = (min(scan_shape) - 1) * step_A
+    if span < lattice_A:
+        raise FerromapError(
+            f"{model_name} reads the lattice around each position, but this scan spans only "
+            f"{span:.3g} Å along one axis, less than one {lattice_A:g} Å cell",
+            cli_hint="use --model conv-proto (per pattern)",
+            gui_hint="choose the per-pattern model conv-proto")

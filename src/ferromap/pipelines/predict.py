@@ -300,9 +300,8 @@ def predict_dataset(
                                 ood_q99=q99, periodic_z=periodic.get("z"), confidence=confidence,
                                 settings=anomaly)
     score[empty] = 0.0
-    step_estimate = out.get("scan_step_estimate")
-    step_nm = dataset.calibration.scan_step_nm or (step_estimate.step_A / 10 if step_estimate
-                                                   else None)
+    step_estimate = out.get("scan_step_estimate")  # in summary.json; the maps keep the
+    step_nm = dataset.calibration.scan_step_nm  # data's own axes, as the viewer shows them
     maps = PolarizationMaps(model.info.classes, labels, confidence, probs.astype(np.float32),
                             distance.astype(np.float32), low_info, score, mask & ~empty,
                             geometry, model.info.name, scan_step_nm=step_nm,

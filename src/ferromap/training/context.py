@@ -244,6 +244,8 @@ def train_context(config: TrainConfig, *, progress: Callable[[dict], None] | Non
         pred = _concat(preds)
         labels = np.concatenate([s.labels.ravel() for s in val])
         record[f"val_accuracy_{model.passes}_pass"] = float((pred.labels == labels).mean())
+        record["val_accuracy"], record["n_val"] = record[f"val_accuracy_{model.passes}_pass"], \
+            int(len(labels))  # the last: the default, averaged over the orientations
         if config.calibrate:
             t, confidence[str(model.passes)] = fit_calibration(pred, labels)
             temperatures[str(model.passes)] = round(t, 5)
