@@ -51,7 +51,7 @@ weights: datasets
 	$(VENV)/bin/ferromap train --config configs/context.toml --force
 	$(PY) scripts/calibrate_weights.py --model src/ferromap/models/weights/context
 	$(VENV)/bin/ferromap train --config configs/pca-knn.toml --force
-	$(PY) scripts/calibrate_weights.py --model src/ferromap/models/weights/pca-knn
+	$(PY) scripts/calibrate_weights.py --model models/pca-knn-v2
 
 bench: install
 	$(PY) benchmarks/run_all.py

@@ -17,7 +17,10 @@ markers) and stdout; the reliability diagram to docs/reliability.png.
 The default rows: the shipped default model (context; with one pass; without the
 preprocessing), pca-knn, conv-proto (the previous default, per pattern: the weights of
 commit 45f211b with the calibration fitted since; with one pass) and those weights without
-the calibration (``models/conv-proto-previous``, ``make models/conv-proto-previous``).
+the calibration (``models/conv-proto-previous``, ``make models/conv-proto-previous``), and
+PCA + kNN of the polar statistics fitted on the bank (``ferromap train --config
+configs/pca-knn.toml --out models/pca-knn-v2``, then ``scripts/calibrate_weights.py --model
+models/pca-knn-v2``), which is not shipped.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ LABELS = {"suite-clean": "clean 20 nm", "suite-16nm": "16 nm", "suite-24nm": "24
           "suite-experiment": "**all together (experiment-like)**"}
 DEFAULT_MODELS = ["context=context", "context 1 pass=context:1",
                   "context no preprocessing=context:raw", "pca-knn=pca-knn",
+                  "pca-knn of polar statistics, bank-trained (not shipped)="
+                  f"{ROOT / 'models' / 'pca-knn-v2'}",
                   "conv-proto=conv-proto", "conv-proto 1 pass=conv-proto:1",
                   f"previous conv-proto=" f"{ROOT / 'models' / 'conv-proto-previous'}"]
 BEGIN, END = "<!-- suite table: begin -->", "<!-- suite table: end -->"

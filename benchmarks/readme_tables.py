@@ -161,19 +161,22 @@ def deltas_table() -> str:
     def acc(r, s):
         return 100 * r["results"][s]["accuracy"]
 
-    lines = ["| set | what the nuisance costs | what preprocessing recovers | what the "
-             "randomized scan-context training recovers |", "|---|---|---|---|"]
+    def cost(r, s):
+        return "" if s == "suite-clean" else f"{acc(r, s) - acc(r, 'suite-clean'):+.1f}"
+
+    lines = ["| set | what the nuisance costs conv-proto (trained clean) | what it costs "
+             "context | what preprocessing recovers | what the randomized scan-context "
+             "training recovers |", "|---|---|---|---|---|"]
     for s in SETS:
-        cost = "" if s == "suite-clean" else f"{acc(new, s) - acc(new, 'suite-clean'):+.1f}"
-        lines.append(f"| {LABELS[s]} | {cost} | {acc(new, s) - acc(raw, s):+.1f} | "
-                     f"{acc(new, s) - acc(old, s):+.1f} |")
-    return "\n".join(lines) + ("\n\nPer-pattern accuracy points of the default model "
-                               "(context): the cost is its accuracy on the set minus its clean "
-                               "accuracy; preprocessing is its accuracy with minus without the "
+        lines.append(f"| {LABELS[s]} | {cost(old, s)} | {cost(new, s)} | "
+                     f"{acc(new, s) - acc(raw, s):+.1f} | {acc(new, s) - acc(old, s):+.1f} |")
+    return "\n".join(lines) + ("\n\nPer-pattern accuracy points. The cost is a model's "
+                               "accuracy on the set minus its clean accuracy; preprocessing is "
+                               "the default model's (context) accuracy with minus without the "
                                "descan surface and background subtraction; the training is its "
                                "accuracy minus that of conv-proto, the previous default, read "
-                               "per pattern. `benchmarks/readme_tables.py` from the suite "
-                               "results.")
+                               "per pattern with the same preprocessing. "
+                               "`benchmarks/readme_tables.py` from the suite results.")
 
 
 def _replace(text: str, markers: tuple[str, str], body: str) -> str:

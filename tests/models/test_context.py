@@ -82,6 +82,21 @@ def test_the_symmetry_average_is_equivariant():
     assert one.agreement is None and not np.allclose(one.probs.reshape(6, 6, 8), base)
 
 
+def test_a_large_map_is_read_in_tiles_as_in_one_piece():
+    """Bounded memory: tiles with a margin for the field of view give the one-piece map (on
+    a step that puts every tile's origin on the same model grid)."""
+    net = _net()
+    rng = np.random.default_rng(2)
+    fmap = rng.normal(size=(23, 31, BASIS.n_features)).astype(np.float32)
+    ops = feature_ops(BASIS, "d4", KNN8)
+    whole = predict_map(net, fmap, 0.66, 0.33, ops)
+    tiled = predict_map(net, fmap, 0.66, 0.33, ops, tile=8)
+    np.testing.assert_allclose(tiled.probs, whole.probs, atol=1e-5)
+    np.testing.assert_allclose(tiled.agreement, whole.agreement, atol=1e-6)
+    with pytest.raises(ValueError, match="step_A > 0"):
+        predict_map(net, fmap, 0.0, 0.33, ops)
+
+
 def _info(net):
     return ModelInfo("ctx", "context", KNN8, BASIS.size, 3.17, normalisation="ring-harmonics",
                      architecture={**net.config, "features": BASIS.to_dict(), "sampling_A": 0.33,

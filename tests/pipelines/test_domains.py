@@ -25,6 +25,9 @@ def test_describe_majority_or_domains():
     lab[:, 5:] = 2
     text = describe({"RM": 0.5, "MU": 0.5}, find_domains(lab, KNN8))
     assert text.startswith("2 domains") and "RM 50%" in text and "MU 50%" in text
+    lab[:, 4] = 2  # 60 % MU: a majority, but the RM domain is still a domain of the map
+    text = describe({"RM": 0.4, "MU": 0.6}, find_domains(lab, KNN8))
+    assert text.startswith("2 domains") and "MU 60%" in text and "RM 40%" in text
 
 
 def test_mode_filter_ignores_invalid_positions():

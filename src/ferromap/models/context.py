@@ -159,9 +159,18 @@ def from_model_grid(maps: np.ndarray, shape: tuple[int, int], step_A: float,
     return np.stack([map_coordinates(m, coords, order=1, mode="nearest") for m in maps])
 
 
+#: Scan positions per side of the tiles a large map is read in (bounded memory: the model
+#: grid of a tile at a 1 Å step is about 780² × 72 floats).
+TILE = 256
+
+
 def predict_map(net: ContextNet, fmap: np.ndarray, step_A: float, sampling_A: float,
-                ops, device: str = "cpu") -> Prediction:
+                ops, device: str = "cpu", tile: int = TILE) -> Prediction:
     """Class probabilities at every scan position of a feature map.
+
+    A map larger than ``tile`` positions along an axis is read in tiles, each with a margin
+    of positions around it wide enough for the network's field of view (so every position
+    sees the same neighbourhood as in one piece, on a grid at its tile's origin).
 
     Parameters
     ----------
@@ -177,12 +186,41 @@ def predict_map(net: ContextNet, fmap: np.ndarray, step_A: float, sampling_A: fl
         :func:`feature_ops` to average over (one identity entry: a single pass).
     device : str
         Torch device.
+    tile : int
+        Tile side in scan positions.
 
     Returns
     -------
     Prediction
         ``probs`` ``(rows·cols, C)``, NaN ``distance``, and ``agreement`` with several ops.
     """
+    if fmap.ndim != 3 or not step_A > 0 or tile < 1:
+        raise ValueError(f"fmap must be (rows, cols, K), step_A > 0 and tile >= 1; got "
+                         f"{fmap.shape}, {step_A}, {tile}")
+    rows, cols = fmap.shape[:2]
+    if max(rows, cols) <= tile:
+        return _predict_piece(net, fmap, step_A, sampling_A, ops, device)
+    margin = int(np.ceil((net.receptive_field // 2 + 1) * sampling_A / step_A)) + 2
+    probs = np.empty((rows, cols, net.config["n_classes"]), np.float32)
+    agreement = np.empty((rows, cols), np.float32) if len(ops) > 1 else None
+    for r in range(0, rows, tile):
+        for c in range(0, cols, tile):
+            r0, c0 = max(r - margin, 0), max(c - margin, 0)
+            r1, c1 = min(r + tile + margin, rows), min(c + tile + margin, cols)
+            part = _predict_piece(net, fmap[r0:r1, c0:c1], step_A, sampling_A, ops, device)
+            keep = np.s_[r - r0 : r - r0 + min(tile, rows - r),
+                         c - c0 : c - c0 + min(tile, cols - c)]
+            probs[r : r + tile, c : c + tile] = part.probs.reshape(r1 - r0, c1 - c0, -1)[keep]
+            if agreement is not None:
+                agreement[r : r + tile, c : c + tile] = \
+                    part.agreement.reshape(r1 - r0, c1 - c0)[keep]
+    return Prediction(probs.reshape(rows * cols, -1), np.full(rows * cols, np.nan, np.float32),
+                      None if agreement is None else agreement.ravel())
+
+
+def _predict_piece(net: ContextNet, fmap: np.ndarray, step_A: float, sampling_A: float, ops,
+                   device: str) -> Prediction:
+    """:func:`predict_map` of one piece of a map."""
     rows, cols = fmap.shape[:2]
     grid = to_model_grid(np.nan_to_num(fmap), step_A, sampling_A)
     log_step = torch.tensor([np.log(step_A)], dtype=torch.float32, device=device)

@@ -17,6 +17,8 @@ from ferromap.classes import NOT_CLASSIFIED, ClassSet
 
 #: A class "holds the map" when it has more than this fraction of the informative positions.
 MAJORITY = 0.5
+#: ... and no second domain covers this fraction of them (a 51 % / 49 % map is two domains).
+SECOND_DOMAIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,17 @@ def find_domains(
 def describe(fractions: dict[str, float], domains: list[Domain]) -> str:
     """One line for a title: the majority class if one holds the map, else the domains.
 
+    A class holds the map when it has more than :data:`MAJORITY` of the positions and no
+    domain of another class covers :data:`SECOND_DOMAIN` of them.
+
     Examples
     --------
     >>> describe({"MU": 0.46, "RM": 0.45, "RU": 0.09}, [])
     'no majority: MU 46%, RM 45%'
     """
     name, top = max(fractions.items(), key=lambda kv: kv[1]) if fractions else ("", 0.0)
-    if top > MAJORITY:
+    rival = any(d.name != name and d.fraction >= SECOND_DOMAIN for d in domains)
+    if top > MAJORITY and not rival:
         return f"majority {name} ({100 * top:.0f}%)"
     if domains:
         parts = [f"{d.name} {100 * d.fraction:.0f}%" for d in domains[:4]]
