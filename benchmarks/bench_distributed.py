@@ -2,9 +2,10 @@
 
     python benchmarks/bench_distributed.py [--scan 512 512] [--workers 2]
 
-The shipped model's default ``predict_dataset`` runs on the LocalCluster (processes, one
-thread each) and locally (threads) on the same 64×64-pattern uint16 .npy; the labels must be
-identical. Reported: both times, and the peak resident memory of each worker process.
+The default model's (``SHIPPED[0]``) default ``predict_dataset`` runs on the LocalCluster
+(processes, one thread each) and locally (threads) on the same 64×64-pattern uint16 .npy at
+a scan step of 0.0494 nm; the labels must be identical. Reported: both times, and the peak
+resident memory of each worker process.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ def main() -> None:
     import distributed
 
     from ferromap.io import open_4dstem
-    from ferromap.models import load_model
+    from ferromap.models import SHIPPED, load_model
     from ferromap.pipelines.predict import predict_dataset
 
     path = make_npy(DATA / f"dist_{args.scan[0]}x{args.scan[1]}x64.npy", tuple(args.scan), 64)
-    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746)
-    model = load_model("conv-proto", device="cpu")
+    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746, scan_step_nm=0.0494)
+    model = load_model(SHIPPED[0], device="cpu")
     with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                                   dashboard_address=None, memory_limit="4GiB") as cluster, \
             distributed.Client(cluster) as client:
@@ -52,7 +53,7 @@ def main() -> None:
         "labels_identical": bool(np.array_equal(remote.labels, local.labels)),
         "max_abs_prob_difference": float(np.abs(remote.probs - local.probs).max()),
         "peak_rss_per_worker_gib": {k: round(v, 2) for k, v in worker_peaks.items()},
-        "symmetry_passes": model.passes,
+        "model": model.info.name, "symmetry_passes": model.passes,
     })
 
 

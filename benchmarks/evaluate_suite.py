@@ -73,7 +73,7 @@ def evaluate_model(name: str, spec: str, data: Path, sets: list[str] = SETS) -> 
 def _path_of(spec: str) -> tuple:
     """A model spec with its path resolved (the same model whatever the working directory)."""
     path, *flags = spec.split(":")
-    return (str(Path(path).resolve()) if Path(path).exists() else path, *flags)
+    return (str(Path(path).resolve()) if Path(path).exists() or "/" in path else path, *flags)
 
 
 def table(results: list[dict]) -> str:

@@ -71,10 +71,8 @@ def _inference_rows(inf: dict | None) -> list[str]:
             f"| pca-knn | {rate('pca-knn')} | as above | {where} |"]
     if "big_128x128x256x256_default_seconds" in inf:
         rows.append(f"| 2 GiB (128×128×256×256) to written maps, default ({default}) | "
-                    f"{inf['big_128x128x256x256_default_seconds']} s (conv-proto, 8 "
-                    f"orientations: "
-                    f"{inf.get('big_128x128x256x256_conv-proto_8_orientations_seconds', '–')} s)"
-                    f" | target < 30 s | {where} |")
+                    f"{inf['big_128x128x256x256_default_seconds']} s, whole process | "
+                    f"target < 30 s | {where} |")
     return rows
 
 
@@ -194,7 +192,8 @@ def performance_table() -> str:
     lines += _other_rows(_load("click_latency", "detector_exact_s"), _load("distributed"),
                          _load("gpu_check"))
     machine = (_load("com_memory") or {}).get("machine", "this machine")
-    return "\n".join(lines) + f"\n\nMeasured on {machine} (no GPU)."
+    return "\n".join(lines) + (f"\n\nCPU rows measured on {machine}; CUDA rows on the lent "
+                                "GPU machine each names.")
 
 
 def main() -> None:

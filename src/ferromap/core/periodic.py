@@ -22,7 +22,7 @@ from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, check_
 
 #: A Fourier peak must be this many times the median power to count as a lattice.
 MIN_PEAK_CONTRAST = 25.0
-#: At most this many of the strongest peaks are refined (each of ±g counts): a lattice and
+#: At most this many peaks, the shortest, are refined (each of ±g counts): a lattice and
 #: its first harmonics, not the noise of a scan with no lattice.
 MAX_PEAKS = 16
 
@@ -58,7 +58,7 @@ def reciprocal_lattice(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarr
 
 
 def strong_peaks(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarray:
-    """Fourier peaks of scan images that stand out (the :data:`MAX_PEAKS` strongest),
+    """Fourier peaks of scan images that stand out (the :data:`MAX_PEAKS` shortest),
     shortest first, as ``(n, 2)`` ``(row, col)`` frequencies in cycles per scan pixel (one
     of each ± pair or both).
 
@@ -93,9 +93,7 @@ def strong_peaks(images: np.ndarray, min_repeats: float = 2.0) -> np.ndarray:
     strong = power >= max(MIN_PEAK_CONTRAST * np.median(power[power > 0]), 0.05 * power.max())
     strong &= power >= maximum_filter(power, size=3, mode="wrap")  # local maxima only
     cand, p = np.stack([fr[strong], fc[strong]], axis=1), power[strong]
-    keep = np.argsort(-p, kind="stable")[:MAX_PEAKS]
-    cand, p = cand[keep], p[keep]
-    cand = cand[np.lexsort((-p, np.hypot(*cand.T)))]
+    cand = cand[np.lexsort((-p, np.hypot(*cand.T)))][:MAX_PEAKS]
     return np.array([refine_frequency(stack, g) for g in cand]).reshape(-1, 2)
 
 
