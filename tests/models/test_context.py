@@ -117,11 +117,17 @@ def test_model_file_round_trip_and_refusals(tmp_path):
         model.predict(np.zeros((2, 16, 16), np.float32))
     with pytest.raises(FerromapError, match="expects"):
         model.predict_map(fmap[..., :5], 0.5)
-    meta = json.loads((path / "model.json").read_text())
-    del meta["architecture"]["sampling_A"]
-    (path / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match="cannot load"):
-        load_model(path, device="cpu")
+    good = json.loads((path / "model.json").read_text())
+    for key, value in [("sampling_A", None), ("scan_step_range_A", [1.3, 0.15]),
+                       ("features", {**BASIS.to_dict(), "max_order": 1})]:
+        meta = json.loads(json.dumps(good))
+        if value is None:
+            del meta["architecture"][key]
+        else:
+            meta["architecture"][key] = value
+        (path / "model.json").write_text(json.dumps(meta))
+        with pytest.raises(ModelFileError, match="cannot load"):
+            load_model(path, device="cpu")  # refused when it loads, not when it predicts
 
 
 def test_a_per_pattern_model_reads_no_feature_maps():

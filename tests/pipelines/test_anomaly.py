@@ -85,3 +85,20 @@ def test_calibrated_confidence_decides_low_information_and_shapes_are_checked():
                       periodic_z=np.zeros(6))
     with pytest.raises(ValueError, match="low_info has shape"):
         anomaly_score(np.zeros((6, 6), int), np.zeros((5, 6), bool), np.zeros((6, 6)), 8)
+
+
+def test_a_second_domain_is_not_an_anomaly():
+    """On the bundled two-domain sample (MU | RM) each pattern is compared with its lattice
+    equivalents of its own domain: the domains' interiors stay unflagged (the first release
+    outlined a quarter of the map); what is flagged hugs the wall."""
+    from ferromap.data import load_sample
+    from ferromap.models import load_model
+    from ferromap.pipelines.predict import predict_dataset
+
+    ds, truth = load_sample("two-domain")
+    maps = predict_dataset(ds, load_model("context", device="cpu"))
+    assert maps.extra["lattice"]["domains_compared_apart"] == [0, 2]  # RM and MU
+    interior = np.zeros(truth.shape, bool)
+    interior[:, :12] = interior[:, 34:] = True  # more than 0.5 nm from the wall at col 24
+    assert maps.anomaly_mask[interior].mean() < 0.02
+    assert maps.anomaly_mask.mean() < 0.2

@@ -380,6 +380,17 @@ def _load_torch(path: Path, info: ModelInfo):
     return net
 
 
+def _check_context_architecture(arch: dict) -> None:
+    """What a scan-context model reads, checked when it loads rather than when it predicts."""
+    from ferromap.core.features import RingHarmonics
+
+    lo, hi = (float(v) for v in arch["scan_step_range_A"])
+    if not (float(arch["sampling_A"]) > 0 and 0 < lo < hi):
+        raise ValueError("sampling_A and scan_step_range_A must be positive")
+    if RingHarmonics.from_dict(arch["features"]).n_features != int(arch["n_features"]):
+        raise ValueError("the feature basis does not match n_features")
+
+
 def _load_context(path: Path, info: ModelInfo):
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -390,8 +401,7 @@ def _load_context(path: Path, info: ModelInfo):
     try:
         net = ContextNet(int(arch["n_features"]), len(info.classes), int(arch["width"]),
                          tuple(int(d) for d in arch["dilations"]))
-        if not float(arch["sampling_A"]) > 0 or "features" not in arch:
-            raise ValueError("sampling_A and features are required")
+        _check_context_architecture(arch)
         net.load_state_dict(load_file(str(path)), strict=True)
     except (SafetensorError, OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path}: cannot load the weights ({str(exc).splitlines()[0]})") \

@@ -183,9 +183,14 @@ def _staged(progress: ProgressCallback | None, stage: int, weights=(0.1, 0.78, 0
 MAX_PHASE_BYTES = 128 * 2**20
 
 
-def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
+def _lattice_residual(dataset, shift, labels, progress, cancel, scheduler) -> dict:
     """Lattice-periodic residual z-scores (``{"z": map, "lattice": description}``), or
-    ``{"lattice": None}`` when the scan shows no lattice with enough repeats."""
+    ``{"lattice": None}`` when the scan shows no lattice with enough repeats.
+
+    Each pattern is compared with its lattice equivalents *in its own domain*: every
+    predicted class large enough to give each phase three positions has phases of its own
+    (the rest are compared with the largest class), so a second domain is not an anomaly.
+    """
     from ferromap.core.periodic import (
         periodic_residual,
         phase_map,
@@ -199,6 +204,13 @@ def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
     phase, n_bins = phase_map(dataset.scan_shape, g)
     if np.bincount(phase.ravel(), minlength=n_bins).min() < 3:
         return {"lattice": None}  # too few repeats to compare a position with its equivalents
+    counts = np.bincount(labels.ravel(), minlength=256)
+    domains = [k for k in np.argsort(-counts) if counts[k] >= 3 * n_bins and k != NOT_CLASSIFIED]
+    domains = domains or [int(counts.argmax())]
+    group = np.zeros(labels.shape, np.intp)
+    for i, k in enumerate(domains):
+        group[labels == k] = i
+    phase, n_bins = phase + n_bins * group, n_bins * len(domains)
     if n_bins * int(np.prod(dataset.frame_shape)) * 8 > MAX_PHASE_BYTES:
         return {"lattice": None}  # so many phases that their mean patterns would not fit
     residual = periodic_residual(dataset.array(scheduler), phase, n_bins, progress=progress,
@@ -206,7 +218,8 @@ def _lattice_residual(dataset, shift, progress, cancel, scheduler) -> dict:
     periods = [round(float(1 / np.linalg.norm(v)), 3) for v in g]
     return {"z": phase_zscore(residual, phase, n_bins),
             "lattice": {"reciprocal_cycles_per_px": g.round(5).tolist(),
-                        "periods_px": periods, "phase_bins": n_bins}}
+                        "periods_px": periods, "phase_bins": n_bins,
+                        "domains_compared_apart": [int(k) for k in domains]}}
 
 
 def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
@@ -291,8 +304,8 @@ def predict_dataset(
                                     anomaly.min_confidence if calibrated else None) | empty
     periodic = {"lattice": None}
     if anomaly.periodic:
-        periodic = _lattice_residual(dataset, geometry.shift, _staged(progress, 2), cancel,
-                                     scheduler)
+        periodic = _lattice_residual(dataset, geometry.shift, labels, _staged(progress, 2),
+                                     cancel, scheduler)
     if progress is not None:
         progress(1000, 1000)  # also when there was no lattice to compare
     q99 = model.info.ood.get("nearest_distance_quantiles", {}).get("0.99")
@@ -351,11 +364,13 @@ def context_prediction(dataset: Dataset4D, model, geometry: CropGeometry, *,
 
     arch = model.info.architecture
     basis = RingHarmonics.from_dict(arch["features"])
+    step_args = (tuple(arch["scan_step_range_A"]), float(arch.get("lattice_A", 3.95)),
+                 f"model {model.info.name}")
+    if dataset.calibration.scan_step_nm:  # a known step is checked before the data streams
+        resolve_scan_step(dataset, np.empty((*dataset.scan_shape, 0)), *step_args)
     features = run(dataset.array(scheduler), FeatureKernel(geometry, basis), progress=progress,
                    cancel=cancel, scheduler=scheduler)["features"]
-    step, estimate = resolve_scan_step(dataset, features, tuple(arch["scan_step_range_A"]),
-                                       float(arch.get("lattice_A", 3.95)),
-                                       f"model {model.info.name}")
+    step, estimate = resolve_scan_step(dataset, features, *step_args)
     return model.predict_map(features, step, calibrate=calibrate), step, estimate
 
 
