@@ -113,15 +113,21 @@ def test_the_scan_step_field_reaches_the_default_model(viewer, main, wait_idle, 
     """The default model reads the scan at the step in the field; cleared, it estimates the
     step from the lattice and says so; an impossible step is refused in the panel's words."""
     assert main.model.value == "context" and main.step.value == pytest.approx(0.0494, abs=1e-3)
+    nav = viewer.layers["KNN two-domain virtual BF"]
     main.step.value = 0.06  # the user corrects the file's step
     run_inference(main, wait_idle, symmetrize=True)
     summary = main.session.maps["inference"].summary()
     assert summary["scan_step_A"] == pytest.approx(0.6) and summary["scan_step_estimate"] is None
+    assert tuple(viewer.layers["polarization"].scale) == tuple(nav.scale) == (0.06, 0.06)
     main.step.value = 0.0  # unknown: estimated from the lattice repeat (a = 3.95 Å)
     run_inference(main, wait_idle, symmetrize=True)
     summary = main.session.maps["inference"].summary()
     assert summary["scan_step_A"] == pytest.approx(0.494, rel=0.05)
     assert summary["scan_step_estimate"] is not None
+    assert [m for s, m in notifications if s == "info" and "scan step unknown: estimated" in m]
+    # every scan layer in scan pixels: the maps stay on the navigation image
+    assert tuple(viewer.layers["polarization"].scale) == tuple(nav.scale) == (1.0, 1.0)
+    assert str(nav.units[-1]) == str(viewer.layers["polarization"].units[-1]) == "pixel"
     main.step.value = 5.0  # 50 Å between positions: no lattice to read
     run_inference(main, wait_idle, symmetrize=True)
     errors = [m for s, m in notifications if s == "error"]

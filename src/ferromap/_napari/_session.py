@@ -144,7 +144,21 @@ class Session:
             return
         self.clear_results()
         self.dataset = self.dataset.with_calibration(**changes)
+        if "scan_step_nm" in changes:
+            self._rescale_scan_layers(self.dataset.calibration.scan_step_nm)
         self.dataset_changed.emit(self.dataset)
+
+    def _rescale_scan_layers(self, step_nm: float | None) -> None:
+        """Put this dataset's layers on the new scan step (nm, or scan pixels when unknown),
+        so that results, the marker and the navigation images stay in register."""
+        scale, unit = scan_scale(step_nm), "nm" if step_nm else "pixel"
+        for layer in self.viewer.layers:
+            meta = (getattr(layer, "metadata", None) or {}).get("ferromap", {})
+            if meta.get("source") is None or meta.get("source") != self.dataset_key:
+                continue
+            layer.scale = (*layer.scale[:-2], *scale)
+            layer.units = (*layer.units[:-2], unit, unit)
+        scale_bar(self.viewer).visible = bool(step_nm)
 
     def use_layer(self, layer) -> None:
         """Switch to the dataset of a ``dataset`` or ``navigation`` layer."""

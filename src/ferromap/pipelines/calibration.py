@@ -163,9 +163,8 @@ class ScanStepEstimate:
 
     def message(self) -> str:
         """What the estimate rests on, for the user to check."""
-        return (f"the scan step is not in the file: estimated {self.step_A / 10:.4g} nm from "
-                f"the lattice period ({self.period_px:.2f} positions per {self.lattice_A:g} Å "
-                "cell)")
+        return (f"scan step unknown: estimated {self.step_A / 10:.4g} nm from the lattice "
+                f"period ({self.period_px:.2f} positions per {self.lattice_A:g} Å cell)")
 
     def to_dict(self) -> dict:
         """JSON form (``summary.json``)."""
