@@ -66,6 +66,11 @@ def periodic_op(data: np.ndarray, op: SymOp) -> np.ndarray:
     return np.ascontiguousarray(op.apply(moved))
 
 
+#: Scan spectra a sampler keeps (about 38 MB each for the mild bank): an entry's eight
+#: orientations and those of its wall partners, under 1 GB per worker process.
+CACHED_SPECTRA = 24
+
+
 class EntrySampler:
     """The bank entries in every orientation, with their scan spectra made on first use.
 
@@ -90,7 +95,7 @@ class EntrySampler:
         op, perm = self.ops[op_index]
         key = (index, op_index)
         if key not in self._cache:
-            if len(self._cache) > 64:
+            if len(self._cache) >= CACHED_SPECTRA:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = scan_spectrum(periodic_op(self.entries[index].data, op))
         return self._cache[key], int(perm[self.entries[index].label])
