@@ -124,14 +124,16 @@ def refine_frequency(stack: np.ndarray, g: np.ndarray, steps: int = 25,
     return best
 
 
-def phase_map(scan_shape: tuple[int, int], reciprocal: np.ndarray) -> tuple[np.ndarray, int]:
+def phase_map(scan_shape: tuple[int, int], reciprocal: np.ndarray,
+              bins: tuple[int, int] | None = None) -> tuple[np.ndarray, int]:
     """Binned lattice phase of every position, and the number of bins.
 
-    Each lattice direction gets as many bins as scan pixels per period (at least 2).
+    Each lattice direction gets as many bins as scan pixels per period (at least 2), unless
+    ``bins`` says how many.
     """
     rows, cols = np.mgrid[0 : scan_shape[0], 0 : scan_shape[1]]
     frac = np.tensordot(reciprocal, np.stack([rows, cols]), axes=1) % 1.0  # (2, rows, cols)
-    bins = [max(2, int(round(1.0 / np.linalg.norm(g)))) for g in reciprocal]
+    bins = bins or [max(2, int(round(1.0 / np.linalg.norm(g)))) for g in reciprocal]
     n = np.array(bins)[:, None, None]
     idx = np.floor(frac * n + 0.5).astype(int) % n  # bins centred on whole scan steps
     return (idx[0] * bins[1] + idx[1]).astype(np.intp), bins[0] * bins[1]

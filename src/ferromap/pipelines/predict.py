@@ -183,13 +183,16 @@ def _staged(progress: ProgressCallback | None, stage: int, weights=(0.1, 0.78, 0
 MAX_PHASE_BYTES = 128 * 2**20
 
 
-def _lattice_residual(dataset, shift, labels, progress, cancel, scheduler) -> dict:
+def _lattice_residual(dataset, shift, labels, period_px, progress, cancel, scheduler) -> dict:
     """Lattice-periodic residual z-scores (``{"z": map, "lattice": description}``), or
     ``{"lattice": None}`` when the scan shows no lattice with enough repeats.
 
     Each pattern is compared with its lattice equivalents *in its own domain*: every
-    predicted class large enough to give each phase three positions has phases of its own
-    (the rest are compared with the largest class), so a second domain is not an anomaly.
+    predicted class large enough to give each phase three positions has phases of its own,
+    and the rest are compared with the largest class, so a second domain is not an
+    anomaly. ``period_px``, the cell in scan positions when the model knows it (a
+    scan-context model: its lattice constant over the scan step), corrects the Fourier
+    lattice's periods (:func:`_snap_to_cell`).
     """
     from ferromap.core.periodic import (
         periodic_residual,
@@ -201,16 +204,11 @@ def _lattice_residual(dataset, shift, labels, progress, cancel, scheduler) -> di
     g = reciprocal_lattice(np.moveaxis(shift, -1, 0))
     if g is None:
         return {"lattice": None}
+    g = _snap_to_cell(g, period_px)
     phase, n_bins = phase_map(dataset.scan_shape, g)
     if np.bincount(phase.ravel(), minlength=n_bins).min() < 3:
         return {"lattice": None}  # too few repeats to compare a position with its equivalents
-    counts = np.bincount(labels.ravel(), minlength=256)
-    domains = [k for k in np.argsort(-counts) if counts[k] >= 3 * n_bins and k != NOT_CLASSIFIED]
-    domains = domains or [int(counts.argmax())]
-    group = np.zeros(labels.shape, np.intp)
-    for i, k in enumerate(domains):
-        group[labels == k] = i
-    phase, n_bins = phase + n_bins * group, n_bins * len(domains)
+    phase, n_bins, domains = _domain_phases(labels, phase, n_bins)
     if n_bins * int(np.prod(dataset.frame_shape)) * 8 > MAX_PHASE_BYTES:
         return {"lattice": None}  # so many phases that their mean patterns would not fit
     residual = periodic_residual(dataset.array(scheduler), phase, n_bins, progress=progress,
@@ -220,6 +218,34 @@ def _lattice_residual(dataset, shift, labels, progress, cancel, scheduler) -> di
             "lattice": {"reciprocal_cycles_per_px": g.round(5).tolist(),
                         "periods_px": periods, "phase_bins": n_bins,
                         "domains_compared_apart": [int(k) for k in domains]}}
+
+
+def _domain_phases(labels, phase, n_bins):
+    """Phase bins per domain (see :func:`_lattice_residual`): ``(phase, n_bins, domains)``."""
+    counts = np.bincount(labels.ravel(), minlength=256)
+    domains = [int(k) for k in np.argsort(-counts)
+               if counts[k] >= 3 * n_bins and k != NOT_CLASSIFIED] or [int(counts.argmax())]
+    group = np.zeros(labels.shape, np.intp)
+    for i, k in enumerate(domains):
+        group[labels == k] = i
+    return phase + n_bins * group, n_bins * len(domains), domains
+
+
+def _snap_to_cell(g: np.ndarray, period_px: float | None) -> np.ndarray:
+    """The Fourier lattice replaced by the known square cell along the scan axes (its
+    lattice constant over the scan step, as a scan-context model reads the scan) when each
+    vector is within 5 % and 5° of it: a domain wall or a short scan moves the Fourier peaks
+    by a few per cent, enough to drift the phases across a scan."""
+    if not period_px:
+        return g
+    snapped = []
+    for v in g:
+        axis = int(np.argmax(np.abs(v)))
+        length, off_axis = 1.0 / np.linalg.norm(v), abs(v[1 - axis]) / abs(v[axis])
+        if abs(length / period_px - 1.0) >= 0.05 or off_axis >= np.tan(np.radians(5)):
+            return g
+        snapped.append(np.eye(2)[axis] * np.sign(v[axis]) / period_px)
+    return np.array(snapped)
 
 
 def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
@@ -304,8 +330,10 @@ def predict_dataset(
                                     anomaly.min_confidence if calibrated else None) | empty
     periodic = {"lattice": None}
     if anomaly.periodic:
-        periodic = _lattice_residual(dataset, geometry.shift, labels, _staged(progress, 2),
-                                     cancel, scheduler)
+        step_A, cell_A = out.get("scan_step_A"), model.info.architecture.get("lattice_A")
+        periodic = _lattice_residual(dataset, geometry.shift, labels,
+                                     cell_A / step_A if step_A and cell_A else None,
+                                     _staged(progress, 2), cancel, scheduler)
     if progress is not None:
         progress(1000, 1000)  # also when there was no lattice to compare
     q99 = model.info.ood.get("nearest_distance_quantiles", {}).get("0.99")
