@@ -36,7 +36,7 @@ lint: install
 # The evaluation suite, the calibration sets and the mild training bank (about 3 hours on 2
 # cores; resumes where it stopped), then the shipped models (about 1.5 hours).
 datasets: install
-	$(PY) scripts/make_datasets.py --out data --group suite calibration bank-mild --bank 160
+	$(PY) scripts/make_datasets.py --out data --group suite calibration bank-mild --bank 97
 
 # conv-proto is fine-tuned from the weights of commit 45f211b (the previous shipped model).
 models/conv-proto-previous:
