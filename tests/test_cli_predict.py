@@ -155,3 +155,12 @@ def test_tiff_folder_input(tmp_path):
               "--quiet")
     assert res.returncode == 0, res.stderr
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["n_patterns"] == 256
+
+
+def test_the_default_model_refuses_steps_it_cannot_read(tmp_path):
+    """Four positions per cell or fewer (here 0.99 Å) can be misread at some sampling phases
+    (benchmarks/bench_scan_step.py): refused with one line that names the per-pattern model."""
+    res = run("sample:two-domain", "--out", tmp_path, "--scan-step-nm", "0.0988", "--quiet")
+    assert res.returncode == 1 and not list(tmp_path.iterdir())
+    line = res.stderr.strip()
+    assert "\n" not in line and "0.15–0.8 Å" in line and "--model conv-proto" in line

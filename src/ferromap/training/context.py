@@ -27,8 +27,9 @@ from ferromap.training.scans import ContextScan, ScanGeometry, resample_labels, 
 
 #: The model's scan grid (Å per pixel): a twelfth of the pseudo-cubic cell.
 SAMPLING_A = 0.33
-#: Scan steps the model accepts (it trains on 0.2–1.1 Å).
-STEP_RANGE_A = (0.15, 1.3)
+#: Scan steps the model accepts. It trains on 0.2–1.1 Å, but at four positions per cell or
+#: fewer a commensurate scan can be misread (``benchmarks/bench_scan_step.py``).
+STEP_RANGE_A = (0.15, 0.8)
 IGNORE = -100
 
 
