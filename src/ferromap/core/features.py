@@ -201,16 +201,15 @@ def polar_statistics(features: np.ndarray, basis: RingHarmonics, window_px: int)
                          "a first harmonic")
     if window_px < 1 or window_px % 2 == 0:
         raise ValueError(f"window_px must be odd and positive, got {window_px}")
+    def mean(x):
+        return uniform_filter(x, size=(window_px, window_px, *(1,) * (x.ndim - 2)),
+                              mode="nearest")
+
     chans = basis.channels()
     s = f[..., [k for k, c in enumerate(chans) if c[1] == 0]]
     parts = []
     for part in ("cos", "sin"):
         v = f[..., [k for k, c in enumerate(chans) if c[1:] == (1, part)]]
-
-        def mean(x):
-            return uniform_filter(x, size=(window_px, window_px, *(1,) * (x.ndim - 2)),
-                                  mode="nearest")
-
         cov = mean(s[..., :, None] * v[..., None, :]) - mean(s)[..., :, None] * mean(v)[..., None, :]
         parts.append(cov.reshape(*f.shape[:2], -1))
     return np.concatenate(parts, axis=-1).astype(np.float32)

@@ -124,16 +124,14 @@ def refine_frequency(stack: np.ndarray, g: np.ndarray, steps: int = 25,
     return best
 
 
-def phase_map(scan_shape: tuple[int, int], reciprocal: np.ndarray,
-              bins: tuple[int, int] | None = None) -> tuple[np.ndarray, int]:
+def phase_map(scan_shape: tuple[int, int], reciprocal: np.ndarray) -> tuple[np.ndarray, int]:
     """Binned lattice phase of every position, and the number of bins.
 
-    Each lattice direction gets as many bins as scan pixels per period (at least 2), unless
-    ``bins`` says how many.
+    Each lattice direction gets as many bins as scan pixels per period (at least 2).
     """
     rows, cols = np.mgrid[0 : scan_shape[0], 0 : scan_shape[1]]
     frac = np.tensordot(reciprocal, np.stack([rows, cols]), axes=1) % 1.0  # (2, rows, cols)
-    bins = bins or [max(2, int(round(1.0 / np.linalg.norm(g)))) for g in reciprocal]
+    bins = [max(2, int(round(1.0 / np.linalg.norm(g)))) for g in reciprocal]
     n = np.array(bins)[:, None, None]
     idx = np.floor(frac * n + 0.5).astype(int) % n  # bins centred on whole scan steps
     return (idx[0] * bins[1] + idx[1]).astype(np.intp), bins[0] * bins[1]
@@ -258,10 +256,19 @@ def repeat_period(maps: np.ndarray, min_repeats: float = 2.0) -> float | None:
     f = f[r0 : r0 + 64, c0 : c0 + 64]
     f = (f - np.nanmean(f, axis=(0, 1))) / (np.nanstd(f, axis=(0, 1)) + 1e-12)
     g = reciprocal_lattice(np.moveaxis(f, -1, 0), min_repeats)
-    if g is None:
-        return None
+    return None if g is None else square_cell(g, mismatch=0.1, max_turn_deg=10.0)
+
+
+def square_cell(g: np.ndarray, mismatch: float, max_turn_deg: float) -> float | None:
+    """The period, in positions, of the square cell along the scan axes that the reciprocal
+    pair ``g`` ``(2, 2)`` describes, or ``None`` when it is not one: the two periods differ
+    by more than ``mismatch`` of the longer, a vector is turned more than ``max_turn_deg``
+    from its axis, or both lie along the same axis."""
+    g = np.asarray(g, dtype=np.float64)
     periods = 1.0 / np.linalg.norm(g, axis=1)
-    turned = np.abs(g).min(axis=1) / np.abs(g).max(axis=1)  # tan of the angle to an axis
-    if abs(periods[0] - periods[1]) > 0.1 * periods.max() or turned.max() > 0.18:
+    axes = np.abs(g).argmax(axis=1)
+    turned = np.abs(g).min(axis=1) / np.abs(g).max(axis=1)  # tan of the angle to its axis
+    if (abs(periods[0] - periods[1]) > mismatch * periods.max() or axes[0] == axes[1]
+            or turned.max() > np.tan(np.radians(max_turn_deg))):
         return None
     return float(periods.mean())

@@ -139,13 +139,18 @@ def feature_ops(basis: RingHarmonics, group: str, classes: ClassSet):
     return [(op, feature_transform(basis, op), perm, inverse_op(op, ops)) for op, perm in pairs]
 
 
+def model_grid_coords(scan_shape: tuple[int, int], step_A: float,
+                      sampling_A: float) -> list[np.ndarray]:
+    """Scan-position coordinates ``[rows, cols]`` of every point of the model grid over a
+    scan of ``scan_shape`` positions at ``step_A`` (from position ``(0, 0)``)."""
+    n = [int(np.floor((m - 1) * step_A / sampling_A + 1e-9)) + 1 for m in scan_shape]
+    return np.meshgrid(*(np.arange(k) * sampling_A / step_A for k in n), indexing="ij")
+
+
 def to_model_grid(fmap: np.ndarray, step_A: float, sampling_A: float) -> np.ndarray:
     """Resample ``(rows, cols, K)`` maps at ``step_A`` onto a grid of ``sampling_A`` (bilinear),
     starting at position ``(0, 0)``."""
-    rows, cols = fmap.shape[:2]
-    n = [int(np.floor((m - 1) * step_A / sampling_A + 1e-9)) + 1 for m in (rows, cols)]
-    u, v = (np.arange(k) * sampling_A / step_A for k in n)
-    coords = np.meshgrid(u, v, indexing="ij")
+    coords = model_grid_coords(fmap.shape[:2], step_A, sampling_A)
     return np.stack([map_coordinates(fmap[..., k], coords, order=1, mode="nearest")
                      for k in range(fmap.shape[-1])], axis=-1).astype(np.float32)
 

@@ -223,21 +223,39 @@ def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, f
                 gui_hint="enter the scan step (nm), or choose the per-pattern model conv-proto")
         estimate = ScanStepEstimate(lattice_A / period, period, lattice_A)
         step = estimate.step_A
-    _check_extent(features.shape[:2], step, lattice_A, model_name)
-    lo, hi = step_range_A
-    if not lo <= step <= hi:
-        how = " (estimated)" if estimate else ""
-        raise FerromapError(
-            f"{model_name} reads atomic-resolution scans with steps of {lo:g}–{hi:g} Å; this "
-            f"scan's step is {step:.3g} Å{how}",
-            cli_hint="check --scan-step-nm, or use --model conv-proto (per pattern)",
-            gui_hint="check the scan step, or choose the per-pattern model conv-proto")
+    check_scan_step(features.shape[:2], step, step_range_A, lattice_A, model_name,
+                    estimated=estimate is not None)
     return step, estimate
 
 
-def _check_extent(scan_shape: tuple[int, int], step_A: float, lattice_A: float,
-                  model_name: str) -> None:
-    """Refuse a scan that spans less than one cell along an axis: no lattice to read."""
+def check_scan_step(scan_shape: tuple[int, int], step_A: float,
+                    step_range_A: tuple[float, float], lattice_A: float,
+                    model_name: str = "the model", estimated: bool = False) -> None:
+    """Refuse a scan a scan-context model cannot read: one that spans less than one cell
+    along an axis (no lattice to read), or a step outside ``step_range_A``.
+
+    Parameters
+    ----------
+    scan_shape : tuple of int
+        Scan positions ``(rows, cols)``.
+    step_A : float
+        The scan step in Å.
+    step_range_A : tuple of float
+        Steps the model can read.
+    lattice_A : float
+        The material's (pseudo-cubic) cell.
+    model_name : str
+        For the messages.
+    estimated : bool
+        Whether the step was estimated (said in the message).
+
+    Raises
+    ------
+    FerromapError
+    """
+    if len(scan_shape) != 2 or not step_A > 0:
+        raise ValueError(f"scan_shape must be (rows, cols) and step_A > 0, got {scan_shape}, "
+                         f"{step_A}")
     span = (min(scan_shape) - 1) * step_A
     if span < lattice_A:
         raise FerromapError(
@@ -245,3 +263,11 @@ def _check_extent(scan_shape: tuple[int, int], step_A: float, lattice_A: float,
             f"{span:.3g} Å along one axis, less than one {lattice_A:g} Å cell",
             cli_hint="use --model conv-proto (per pattern)",
             gui_hint="choose the per-pattern model conv-proto")
+    lo, hi = step_range_A
+    if not lo <= step_A <= hi:
+        how = " (estimated)" if estimated else ""
+        raise FerromapError(
+            f"{model_name} reads atomic-resolution scans with steps of {lo:g}–{hi:g} Å; this "
+            f"scan's step is {step_A:.3g} Å{how}",
+            cli_hint="check --scan-step-nm, or use --model conv-proto (per pattern)",
+            gui_hint="check the scan step, or choose the per-pattern model conv-proto")

@@ -30,6 +30,7 @@ from ferromap.io.dataset import Dataset4D
 from ferromap.pipelines.anomaly import AnomalySettings, anomaly_score, low_information_mask
 from ferromap.pipelines.calibration import (
     CalibrationEstimate,
+    check_scan_step,
     model_window,
     resolve_calibration,
     resolve_scan_step,
@@ -236,16 +237,14 @@ def _snap_to_cell(g: np.ndarray, period_px: float | None) -> np.ndarray:
     lattice constant over the scan step, as a scan-context model reads the scan) when each
     vector is within 5 % and 5° of it: a domain wall or a short scan moves the Fourier peaks
     by a few per cent, enough to drift the phases across a scan."""
-    if not period_px:
+    from ferromap.core.periodic import square_cell
+
+    if not period_px or square_cell(g, mismatch=0.1, max_turn_deg=5.0) is None:
         return g
-    snapped = []
-    for v in g:
-        axis = int(np.argmax(np.abs(v)))
-        length, off_axis = 1.0 / np.linalg.norm(v), abs(v[1 - axis]) / abs(v[axis])
-        if abs(length / period_px - 1.0) >= 0.05 or off_axis >= np.tan(np.radians(5)):
-            return g
-        snapped.append(np.eye(2)[axis] * np.sign(v[axis]) / period_px)
-    return np.array(snapped)
+    if np.any(np.abs(1.0 / np.linalg.norm(g, axis=1) / period_px - 1.0) >= 0.05):
+        return g
+    axes = np.abs(g).argmax(axis=1)
+    return np.eye(2)[axes] * np.sign(g[[0, 1], axes])[:, None] / period_px
 
 
 def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
@@ -341,11 +340,10 @@ def predict_dataset(
                                 ood_q99=q99, periodic_z=periodic.get("z"), confidence=confidence,
                                 settings=anomaly)
     score[empty] = 0.0
-    step_estimate = out.get("scan_step_estimate")  # in summary.json; the maps keep the
-    step_nm = dataset.calibration.scan_step_nm  # data's own axes, as the viewer shows them
+    step_estimate = out.get("scan_step_estimate")  # reported; the maps keep the data's axes
     maps = PolarizationMaps(model.info.classes, labels, confidence, probs.astype(np.float32),
                             distance.astype(np.float32), low_info, score, mask & ~empty,
-                            geometry, model.info.name, scan_step_nm=step_nm,
+                            geometry, model.info.name, scan_step_nm=dataset.calibration.scan_step_nm,
                             calibration=estimate, periodic_z=periodic.get("z"))
     maps.seconds = time.perf_counter() - start
     maps.extra = {"lattice": periodic["lattice"], "descan": descan,
@@ -395,7 +393,8 @@ def context_prediction(dataset: Dataset4D, model, geometry: CropGeometry, *,
     step_args = (tuple(arch["scan_step_range_A"]), float(arch.get("lattice_A", 3.95)),
                  f"model {model.info.name}")
     if dataset.calibration.scan_step_nm:  # a known step is checked before the data streams
-        resolve_scan_step(dataset, np.empty((*dataset.scan_shape, 0)), *step_args)
+        check_scan_step(dataset.scan_shape, 10.0 * dataset.calibration.scan_step_nm,
+                        *step_args)
     features = run(dataset.array(scheduler), FeatureKernel(geometry, basis), progress=progress,
                    cancel=cancel, scheduler=scheduler)["features"]
     step, estimate = resolve_scan_step(dataset, features, *step_args)

@@ -286,9 +286,9 @@ def train_context_knn(config: TrainConfig, *, progress: Callable[[dict], None] |
                   ScanGeometry(), progress, "training scans", config.bank_group)
     from ferromap.models.context import feature_ops
 
-    rng, xs, ys = np.random.default_rng(config.seed), [], []
+    rng, xs, ys, ops = np.random.default_rng(config.seed), [], [], feature_ops(basis, "d4", KNN8)
     for scan in to_grid(pool, SAMPLING_A):
-        for op, t, perm, _ in feature_ops(basis, "d4", KNN8):
+        for op, t, perm, _ in ops:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("training cancelled")
             stats = polar_statistics(scan_op(scan.features @ t, op), basis, window)

@@ -19,11 +19,12 @@ those feature maps, resampled to its scan grid, each in a random orientation.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import map_coordinates
 
 from ferromap.classes import KNN8
 from ferromap.core.crop import extract_crops
@@ -31,7 +32,7 @@ from ferromap.core.features import RingHarmonics, pattern_features
 from ferromap.core.geometry import measure_geometry
 from ferromap.models.symmetry import SymOp, usable_ops
 from ferromap.simulate.scanspace import FWHM_PER_SIGMA, grid_scan, scan_spectrum
-from ferromap.training.synthesis import BankEntryData, Nuisances, _descan
+from ferromap.training.synthesis import BankEntryData, Nuisances, drawn_detector
 
 
 @dataclass(frozen=True)
@@ -114,19 +115,6 @@ def _wall(shape: tuple[int, int], rng) -> np.ndarray:
     return np.cos(t) * (c - c0) - np.sin(t) * (r - r0) > 0
 
 
-def _detector(frames: np.ndarray, draw: dict, nuisances: Nuisances, rng) -> np.ndarray:
-    if np.any(draw["descan_shift_px"]) or np.any(draw["descan_ramp_px"]):
-        frames = _descan(frames, draw, nuisances.frame_px)
-    else:  # the central frame, as _descan crops it
-        lo = (frames.shape[-1] - nuisances.frame_px) // 2
-        frames = frames[..., lo : lo + nuisances.frame_px, lo : lo + nuisances.frame_px]
-    if draw["psf_sigma_px"] > 0:
-        frames = gaussian_filter(frames, (0, 0, draw["psf_sigma_px"], draw["psf_sigma_px"]))
-    if draw["dose"] is not None:
-        frames = rng.poisson(frames * draw["dose"] + draw["dark_counts"]).astype(np.float32)
-    return frames
-
-
 def scan_features(frames: np.ndarray, basis: RingHarmonics) -> np.ndarray:
     """Features of a whole (small, in-memory) scan through the inference preprocessing.
 
@@ -184,8 +172,10 @@ def synthesize_scan(sampler: EntrySampler, rng: np.random.Generator, basis: Ring
     for i in picks:
         op = int(rng.integers(len(sampler.ops)))
         spectrum, label = sampler.spectrum(i, op)
-        if parts and label == parts[0][1]:  # a wall between two different directions
-            spectrum, label = sampler.spectrum(i, (op + 1) % len(sampler.ops))
+        for turn in range(1, len(sampler.ops)):  # a wall between two different directions
+            if not parts or label != parts[0][1]:
+                break
+            spectrum, label = sampler.spectrum(i, (op + turn) % len(sampler.ops))
         # the interpolation rings a little below zero where there is no intensity
         parts.append((np.maximum(grid_scan(spectrum, rows, cols, frame, sigma), 0.0), label))
     frames = parts[0][0]
@@ -194,7 +184,7 @@ def synthesize_scan(sampler: EntrySampler, rng: np.random.Generator, basis: Ring
         side = _wall(shape, rng)
         frames = np.where(side[..., None, None], parts[1][0], frames)
         labels[side] = parts[1][1]
-    frames = _detector(frames, draw, nuisances, rng)
+    frames = drawn_detector(frames, draw, nuisances.frame_px, rng)
     draw = {**draw, "step_A": step, "entries": [sampler.entries[i].name for i in picks]}
     return ContextScan(scan_features(frames, basis), labels, step, draw)
 
@@ -240,25 +230,27 @@ def scan_pool(entries: list[BankEntryData], n_scans: int, rng: np.random.Generat
     _POOL_STATE = (EntrySampler(entries, group=group), basis, nuisances, geometry)
     out: list[ContextScan] = []
     try:
-        if workers == 1:
-            results = map(_entry_scans, tasks)
-            for scans in results:
+        with _mapper(workers) as mapper:
+            for scans in mapper(_entry_scans, tasks):
                 out += scans
                 if progress is not None:
                     progress(len(out), n_scans)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for scans in pool.map(_entry_scans, tasks):
-                    out += scans
-                    if progress is not None:
-                        progress(len(out), n_scans)
     finally:
         _POOL_STATE = None
     return out
+
+
+@contextlib.contextmanager
+def _mapper(workers: int):
+    """``map``, or the ``map`` of a pool of ``workers`` forked processes."""
+    if workers == 1:
+        yield map
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool.map
 
 
 _POOL_STATE = None  # what the (forked) workers of scan_pool draw from
@@ -274,8 +266,9 @@ def _entry_scans(task: tuple[int, int, int]) -> list[ContextScan]:
 
 def resample_labels(labels: np.ndarray, step_A: float, sampling_A: float) -> np.ndarray:
     """Label maps on the model grid (nearest position)."""
-    n = [int(np.floor((m - 1) * step_A / sampling_A + 1e-9)) + 1 for m in labels.shape]
-    coords = np.meshgrid(*(np.arange(k) * sampling_A / step_A for k in n), indexing="ij")
+    from ferromap.models.context import model_grid_coords
+
+    coords = model_grid_coords(labels.shape, step_A, sampling_A)
     return map_coordinates(labels.astype(np.float32), coords, order=0, mode="nearest"
                            ).astype(np.int64)
 

@@ -111,13 +111,27 @@ def experiment_scan(bank: np.ndarray, step_A: float, rng: np.random.Generator,
     draw = nuisances.draw(rng)
     sigma = draw["source_fwhm_A"] / FWHM_PER_SIGMA / step_A
     frames = periodic_scan(bank, tuple(draw["scan_offset_px"]), sigma)
-    frames = _descan(frames, draw, nuisances.frame_px)
+    return drawn_detector(frames, draw, nuisances.frame_px, rng), draw
+
+
+def drawn_detector(frames: np.ndarray, draw: dict, frame_px: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """What the detector records of noise-free ``(rows, cols, k, k)`` patterns under the
+    drawn nuisances (:meth:`Nuisances.draw`): descan (or the central ``frame_px`` frame when
+    there is none; intensities below zero, interpolation ringing, become zero), PSF, then
+    Poisson counts of the dose plus dark counts (unless noise-free)."""
+    if frames.ndim != 4:
+        raise ValueError(f"frames must be (rows, cols, k, k), got shape {frames.shape}")
+    if np.any(draw["descan_shift_px"]) or np.any(draw["descan_ramp_px"]):
+        frames = _descan(frames, draw, frame_px)
+    else:  # as _descan crops and clips it
+        lo = (frames.shape[-1] - frame_px) // 2
+        frames = np.maximum(frames[..., lo : lo + frame_px, lo : lo + frame_px], 0.0)
     if draw["psf_sigma_px"] > 0:
         frames = gaussian_filter(frames, (0, 0, draw["psf_sigma_px"], draw["psf_sigma_px"]))
     if draw["dose"] is not None:
-        counts = rng.poisson(frames * draw["dose"] + draw["dark_counts"])
-        frames = counts.astype(np.float32)
-    return frames, draw
+        frames = rng.poisson(frames * draw["dose"] + draw["dark_counts"]).astype(np.float32)
+    return frames
 
 
 @dataclass
