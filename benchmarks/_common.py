@@ -15,6 +15,11 @@ DATA = Path(os.environ.get("FERROMAP_BENCH_DATA", HERE / "_data"))
 RESULTS = HERE / "results"
 
 
+#: The synthetic benchmark files: 64-px patterns at the model's sampling, a scan step of a/8
+#: of KNN (what the default scan-context model needs to read them).
+MRAD_PER_PX = 3.1746
+STEP_NM = 0.0494
+
 def disk_block(k: int, n: int, seed: int = 0) -> np.ndarray:
     """``n`` uint16 patterns ``k×k``: a bright disk with a small random offset, Poisson noise."""
     rng = np.random.default_rng(seed)

@@ -15,7 +15,7 @@ import resource
 import time
 
 import numpy as np
-from _common import DATA, make_npy, save_result
+from _common import DATA, MRAD_PER_PX, STEP_NM, make_npy, save_result
 
 
 def peak_rss_gib() -> float:
@@ -34,7 +34,7 @@ def main() -> None:
     from ferromap.pipelines.predict import predict_dataset
 
     path = make_npy(DATA / f"dist_{args.scan[0]}x{args.scan[1]}x64.npy", tuple(args.scan), 64)
-    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746, scan_step_nm=0.0494)
+    ds = open_4dstem(path).with_calibration(mrad_per_px=MRAD_PER_PX, scan_step_nm=STEP_NM)
     model = load_model(SHIPPED[0], device="cpu")
     with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                                   dashboard_address=None, memory_limit="4GiB") as cluster, \

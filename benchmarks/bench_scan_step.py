@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 from _common import save_result
 
 from ferromap.errors import FerromapError
@@ -40,34 +39,40 @@ def strided(ds, rows: slice, cols: slice, stride: int):
     return replace(sub, data=sub.data[::stride, ::stride]).with_calibration(scan_step_nm=step)
 
 
+def _scored(pairs, model, step_A: float) -> dict:
+    """``score`` (as evaluate_suite.py scores) of ``[(truth, dataset)]`` read at ``step_A``."""
+    from ferromap.pipelines.anomaly import AnomalySettings
+    from ferromap.training.evaluate import score
+
+    try:
+        results = [(truth, predict_dataset(ds, model, anomaly=AnomalySettings(periodic=False)))
+                   for truth, ds in pairs]
+    except FerromapError as exc:
+        return {"refused": str(exc)}
+    ev = score(results, model.info.classes)
+    return {"accuracy": round(ev.accuracy, 4), "majority_correct": ev.majority_correct,
+            "n_scans": ev.n_scans, "step_A": round(step_A, 3)}
+
+
 def measure(path: Path, model, stride: int) -> dict:
+    """Every scan of a suite set, every ``stride``-th position."""
     ds, labels = open_4dstem(path), read_label_map(path)
-    right = total = majority = 0
-    scans = ds.scans()
-    for rows, cols in scans:
-        truth = labels[rows, cols][::stride, ::stride]
-        try:
-            pred = predict_dataset(strided(ds, rows, cols, stride), model).labels
-        except FerromapError as exc:
-            return {"refused": str(exc)}
-        right += int((pred == truth).sum())
-        total += truth.size
-        majority += int(np.bincount(pred.ravel(), minlength=256).argmax() == truth.flat[0])
-    return {"accuracy": round(right / total, 4), "majority_correct": majority,
-            "n_scans": len(scans), "step_A": round(10 * ds.calibration.scan_step_nm * stride, 3)}
+    pairs = [(labels[rows, cols][::stride, ::stride], strided(ds, rows, cols, stride))
+             for rows, cols in ds.scans()]
+    return _scored(pairs, model, 10 * ds.calibration.scan_step_nm * stride)
 
 
 def measure_sample(model, stride: int, start: int = 0) -> dict:
+    """The bundled two-domain sample from position ``(start, start)``, every ``stride``-th
+    position (its majority means nothing: two domains)."""
     from ferromap.data import load_sample
 
     ds, truth = load_sample("two-domain")
     part = slice(start, None)
-    try:
-        pred = predict_dataset(strided(ds, part, part, stride), model).labels
-    except FerromapError as exc:
-        return {"refused": str(exc)}
-    return {"accuracy": round(float((pred == truth[part, part][::stride, ::stride]).mean()), 4),
-            "step_A": round(10 * ds.calibration.scan_step_nm * stride, 3)}
+    pairs = [(truth[part, part][::stride, ::stride], strided(ds, part, part, stride))]
+    result = _scored(pairs, model, 10 * ds.calibration.scan_step_nm * stride)
+    result.pop("majority_correct", None)
+    return result
 
 
 def main() -> None:

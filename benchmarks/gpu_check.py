@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from _common import DATA, make_npy, save_result
+from _common import DATA, MRAD_PER_PX, STEP_NM, make_npy, save_result
 
 
 def end_to_end(ds, model) -> float:
@@ -47,7 +47,7 @@ def default_model(ds) -> dict:
     name = SHIPPED[0]
     if name == "conv-proto":
         return {}
-    ds = ds.with_calibration(scan_step_nm=0.0494)
+    ds = ds.with_calibration(scan_step_nm=STEP_NM)
     speed, maps = end_to_end(ds, load_model(name, device="cuda"))
     print(f"{name} (default) fp32: {speed:.0f} patterns/s", flush=True)
     sub = ds.subscan(slice(0, 32))
@@ -71,7 +71,7 @@ def main() -> None:
     if not torch.cuda.is_available():
         raise SystemExit("gpu_check: no CUDA GPU is visible to torch")
     path = make_npy(DATA / "gpu_256x256x64.npy", (256, 256), 64)
-    ds = open_4dstem(path).with_calibration(mrad_per_px=3.1746)
+    ds = open_4dstem(path).with_calibration(mrad_per_px=MRAD_PER_PX)
     np.load(path, mmap_mode="r").sum()  # page cache
     result = {"gpu": torch.cuda.get_device_name(0), "patterns": ds.n_patterns,
               "torch": torch.__version__}

@@ -129,6 +129,9 @@ def _gpu_rows(gpu: dict | None) -> list[str]:
             f"{gpu['model_only_bf16_patterns_per_s']} patterns/s; CoM alone on the CPU: "
             f"{gpu['com_cpu_patterns_per_s']} patterns/s (target ≥ "
             f"{gpu['target_patterns_per_s']} end to end) | {where} |"]
+    if not any(k.endswith("_default_patterns_per_s") for k in gpu):
+        rows.append("| default model (context) on CUDA | **not measured**: this result predates "
+                    "that part of `gpu_check.sh` | | |")
     for key, value in gpu.items():
         if key.startswith("end_to_end_") and key.endswith("_default_patterns_per_s"):
             name = key[len("end_to_end_"):-len("_default_patterns_per_s")]

@@ -15,7 +15,11 @@ SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
            ["bench_inference.py", "--big"], ["bench_click_latency.py"],
            ["bench_distributed.py"],
            # these need `make datasets` (the evaluation suite):
-           ["evaluate_suite.py"], ["bench_anomaly.py"],
+           ["evaluate_suite.py"], ["bench_scan_step.py"],
+           ["bench_anomaly.py", "--model", "context", "--pair", "suite"],
+           # and the earlier pair (make_datasets.py --group legacy --only test-vacancy
+           # test-pristine-rd):
+           ["bench_anomaly.py", "--model", "context", "--pair", "legacy"],
            ["readme_tables.py"],  # README's performance table from the results above
            ]
 # The earlier studies (ablation_training.py, symmetry_study.py, evaluate_models.py,

@@ -22,7 +22,7 @@ def run(*args, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("model", ["conv-proto", "pca-knn"])
+@pytest.mark.parametrize("model", ["context", "conv-proto", "pca-knn"])
 def test_predict_sample_writes_the_contract(tmp_path, model):
     res = run("sample:two-domain", "--out", tmp_path, "--model", model, "--quiet")
     assert res.returncode == 0, res.stderr
@@ -69,12 +69,13 @@ def test_the_models_find_the_two_domains(sample_run, model):
     assert (KNN8.names[left], KNN8.names[right]) == ("MU", "RM")
 
 
-@pytest.mark.parametrize("model", [None, "conv-proto"])
-def test_the_models_classify_most_sample_patterns(sample_run, model):
-    """The 1e5 e-/pattern target (80 % per pattern), on the bundled noisy sample."""
+@pytest.mark.parametrize(("model", "floor"), [(None, 0.95), ("conv-proto", 0.8)])
+def test_the_models_classify_most_sample_patterns(sample_run, model, floor):
+    """On the bundled sample at 1e5 e-/pattern: the default (the suite's targets) and the
+    per-pattern conv-proto (the 1e5 target, 80 %)."""
     labels, truth, informative, _ = sample_run(model)
     acc = (labels == truth)[informative].mean()
-    assert acc > 0.8, f"informative-position accuracy {acc:.2f}"
+    assert acc > floor, f"informative-position accuracy {acc:.2f}"
 
 
 def test_the_default_model_reads_the_scan_context(sample_run):
@@ -107,8 +108,26 @@ def test_a_descan_ramp_changes_no_label(tmp_path, sample_run):
     assert res.returncode == 0, res.stderr
     labels = tifffile.imread(tmp_path / "out" / "labels.tif")
     original, *_ = sample_run()
-    assert (labels == original).mean() > 0.95
-    assert (labels == truth).mean() > 0.8
+    assert (labels == original).mean() > 0.98  # with the plain mean beam centre: 0.94
+    assert (labels == truth).mean() > 0.95
+
+
+def test_a_scan_step_missing_from_the_file_is_estimated_and_said(tmp_path):
+    """The sample saved without its scan step: the default model estimates it from the
+    lattice (a/8 = 0.494 Å), says so on stderr and records it in summary.json."""
+    from dataclasses import replace
+
+    ds, truth = load_sample("two-domain")
+    save_4dstem(tmp_path / "nostep.zarr", ds.data.compute(),
+                calibration=replace(ds.calibration, scan_step_nm=None), labels=truth,
+                metadata={"classes": KNN8.to_dict()})
+    res = run(tmp_path / "nostep.zarr", "--out", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert "scan step unknown: estimated 0.049" in res.stderr and "--scan-step-nm" in res.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["scan_step_estimate"]["period_px"] == pytest.approx(8.0, rel=0.02)
+    assert summary["scan_step_A"] == pytest.approx(0.494, rel=0.02)
+    assert (tifffile.imread(tmp_path / "out" / "labels.tif") == truth).mean() > 0.95
 
 
 def _boracite(tmp_path):

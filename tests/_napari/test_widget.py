@@ -132,3 +132,4 @@ def test_the_scan_step_field_reaches_the_default_model(viewer, main, wait_idle, 
     run_inference(main, wait_idle, symmetrize=True)
     errors = [m for s, m in notifications if s == "error"]
     assert len(errors) == 1 and "scan step" in errors[0] and "--" not in errors[0]
+    assert "conv-proto" in errors[0]  # the way out: the per-pattern model
