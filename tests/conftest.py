@@ -40,6 +40,18 @@ def toy_crops(n_per_class: int = 40, size: int = 16, seed: int = 0,
     return np.array(crops, np.float32), np.array(labels, np.int64)
 
 
+def naive_features(data: np.ndarray, geometry, basis) -> np.ndarray:
+    """``(rows, cols, K)`` features of an in-memory scan, one pattern at a time: the
+    reference the streamed features are compared with."""
+    from ferromap.core.crop import extract_crops
+    from ferromap.core.features import pattern_features
+
+    g = geometry
+    return np.stack([[pattern_features(
+        extract_crops(data[r, c][None], g.centres[r, c][None], g.span, g.size), basis,
+        g.plan.background)[0] for c in range(data.shape[1])] for r in range(data.shape[0])])
+
+
 def lattice_scan(rows=24, cols=30, period=(4, 6), seed=0):
     """Patterns that repeat with the lattice (a disk whose centre follows the cell phase),
     with Poisson noise at 2e5 counts, and one defect at (13, 17)."""

@@ -4,10 +4,11 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from ferromap.core.crop import extract_crops
 from ferromap.core.features import FeatureKernel, RingHarmonics, pattern_features
 from ferromap.core.geometry import measure_geometry
 from ferromap.core.stream import run
+
+from ..conftest import naive_features
 
 
 def test_basis_channels_and_shape():
@@ -48,10 +49,7 @@ def test_feature_kernel_matches_a_naive_reference_on_every_executor(shifted_disk
     data = np.pad(data, ((0, 0), (0, 0), (16, 16), (16, 16))) + 0.5  # 64 px frames, pedestal
     basis = RingHarmonics()
     g = measure_geometry(data, size=64, span=64.0)
-    naive = np.stack([pattern_features(
-        extract_crops(data[r, c][None], g.centres[r, c][None], 64.0, 64), basis,
-        g.plan.background)[0] for r in range(data.shape[0]) for c in range(data.shape[1])])
-    naive = naive.reshape(*data.shape[:2], -1)
+    naive = naive_features(data, g, basis)
     kernel = FeatureKernel(g, basis)
     for source, scheduler in ((data, "synchronous"), (data, "threads"),
                               (da.from_array(data, chunks=(2, 3, 64, 64)), None)):

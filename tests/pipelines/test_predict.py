@@ -16,6 +16,8 @@ from ferromap.io.dataset import Calibration, Dataset4D
 from ferromap.pipelines.anomaly import AnomalySettings
 from ferromap.pipelines.predict import predict_dataset
 
+from ..conftest import naive_features
+
 
 def naive(dataset, model):
     data = dataset.data.compute()
@@ -127,8 +129,7 @@ def test_a_context_model_reads_the_features_of_every_position(disk_dataset,
                                                               small_context_model):
     """The context model's map is its prediction on the streamed feature map (computed as a
     per-position loop would), and the summary records the step it read the scan at."""
-    from ferromap.core.crop import extract_crops
-    from ferromap.core.features import RingHarmonics, pattern_features
+    from ferromap.core.features import RingHarmonics
 
     model = small_context_model
     ds = disk_dataset.with_calibration(scan_step_nm=0.08)  # 6 × 7 positions span 4 × 4.8 Å
@@ -136,10 +137,7 @@ def test_a_context_model_reads_the_features_of_every_position(disk_dataset,
     data = disk_dataset.data.compute()
     g = measure_geometry(data, size=16, span=16)
     basis = RingHarmonics.from_dict(model.info.architecture["features"])
-    loop = np.stack([[pattern_features(extract_crops(data[r, c][None], g.centres[r, c][None],
-                                                     16, 16), basis, g.plan.background)[0]
-                      for c in range(7)] for r in range(6)])
-    expected = model.predict_map(loop, 0.8)
+    expected = model.predict_map(naive_features(data, g, basis), 0.8)
     np.testing.assert_allclose(maps.probs.reshape(-1, 8), expected.probs, atol=1e-5)
     np.testing.assert_allclose(maps.confidence.ravel(), expected.confidence, atol=1e-5)
     summary = maps.summary()
