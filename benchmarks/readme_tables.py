@@ -117,28 +117,44 @@ def _gpu_rows(gpu: dict | None) -> list[str]:
         return ["| CUDA inference | **not measured**: `benchmarks/gpu_check.sh` is ready "
                 "(≤ 5 min on a lent GPU) | | `gpu_check.sh` |"]
     where = f"`gpu_check.sh` on {gpu['gpu']} ({gpu['machine']}), {gpu['date']}"
-    sweep = gpu["end_to_end_patterns_per_s"]
-    best = max(sweep, key=sweep.get)
-    agree = gpu["label_agreement_with_cpu_fp32"]
-    rows = [f"| conv-proto one pass on CUDA, end to end (read → CoM → crops → model → maps), "
-            f"({gpu['patterns']} patterns of 64×64 uint16, page-cached .npy) | "
-            + ", ".join(f"{k}: {v}" for k, v in sweep.items())
-            + f" patterns/s; best **{sweep[best]}** ({best}); labels agree with the CPU fp32 "
-            f"run: " + ", ".join(f"{k} {v}" for k, v in agree.items())
-            + f" | the model alone on crops already on the GPU (bf16): "
-            f"{gpu['model_only_bf16_patterns_per_s']} patterns/s; CoM alone on the CPU: "
-            f"{gpu['com_cpu_patterns_per_s']} patterns/s (target ≥ "
-            f"{gpu['target_patterns_per_s']} end to end) | {where} |"]
-    if not any(k.endswith("_default_patterns_per_s") for k in gpu):
+    on_gpu = gpu.get("kernels") == "gpu"
+    kernels = "CoM and crops on the GPU" if on_gpu else "CoM and crops on the CPU"
+    target = f"target ≥ {gpu['target_patterns_per_s']} end to end"
+    rows = []
+    sweep = gpu.get("end_to_end_patterns_per_s")
+    if sweep:
+        best = max(sweep, key=sweep.get)
+        agree = gpu.get("label_agreement_with_cpu_fp32", {})
+        host = gpu.get("end_to_end_host_kernels_patterns_per_s", {})
+        reference = [f"CoM and crops on the CPU ({k}): {v} patterns/s" for k, v in host.items()]
+        if "model_only_bf16_patterns_per_s" in gpu:
+            reference.append(f"the model alone on crops already on the GPU (bf16): "
+                             f"{gpu['model_only_bf16_patterns_per_s']} patterns/s")
+        reference += [f"CoM alone on the {dev}: {gpu[k]} patterns/s"
+                      for dev, k in (("GPU", "com_gpu_patterns_per_s"),
+                                     ("CPU", "com_cpu_patterns_per_s")) if k in gpu]
+        rows.append(f"| conv-proto one pass on CUDA, end to end (read → CoM → crops → model → "
+                    f"maps; {kernels}), ({gpu['patterns']} patterns of 64×64 uint16, "
+                    f"page-cached .npy) | "
+                    + ", ".join(f"{k}: {v}" for k, v in sweep.items())
+                    + f" patterns/s; best **{sweep[best]}** ({best}); labels agree with the "
+                    f"CPU fp32 run: " + ", ".join(f"{k} {v}" for k, v in agree.items())
+                    + f" | {'; '.join(reference)} ({target}) | {where} |")
+    defaults = [k for k in gpu if k.startswith("end_to_end_")
+                and k.endswith("_default_patterns_per_s")]
+    if not defaults:
         rows.append("| default model (context) on CUDA | **not measured**: this result predates "
                     "that part of `gpu_check.sh` | | |")
-    for key, value in gpu.items():
-        if key.startswith("end_to_end_") and key.endswith("_default_patterns_per_s"):
-            name = key[len("end_to_end_"):-len("_default_patterns_per_s")]
-            rows.append(f"| default `{name}` on CUDA, end to end, same file | {value} "
-                        f"patterns/s; labels agree with the CPU: "
-                        f"{gpu.get(f'{name}_label_agreement_with_cpu_fp32')} | as above | "
-                        f"{where} |")
+    for key in defaults:
+        name = key[len("end_to_end_"):-len("_default_patterns_per_s")]
+        host = gpu.get(f"end_to_end_{name}_default_host_kernels_patterns_per_s")
+        reference = f"CoM and features on the CPU: {host} patterns/s" if host else "as above"
+        rows.append(f"| default `{name}` on CUDA, end to end ({kernels.replace('crops', 'features')}), "
+                    f"same file | **{gpu[key]}** patterns/s; labels agree with the CPU: "
+                    f"{gpu.get(f'{name}_label_agreement_with_cpu_fp32')} | {reference} | "
+                    f"{where} |")
+    for section, error in gpu.get("errors", {}).items():
+        rows.append(f"| `gpu_check.py` section `{section}` | **failed**: {error} | | {where} |")
     return rows
 
 

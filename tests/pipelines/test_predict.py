@@ -173,3 +173,31 @@ def test_an_unknown_scan_step_is_estimated_from_the_lattice(small_context_model,
     assert maps.summary()["scan_step_A"] == pytest.approx(3.95 / 6, rel=0.02)
     assert maps.scan_step_nm is None  # the maps keep the data's own (unknown) scale
     assert est["message"].startswith("scan step unknown: estimated")
+
+
+@pytest.mark.parametrize("name, symmetrize", [("context", None), ("conv-proto", True)])
+def test_kernels_on_a_torch_device_give_the_host_maps(name, symmetrize):
+    """What a GPU model runs (raw blocks uploaded, CoM, crops and features on the device),
+    here on torch's CPU device, gives the maps of the numpy kernels on the bundled sample."""
+    from ferromap.data import load_sample
+    from ferromap.models import load_model
+    from ferromap.models.device import TorchNamespace
+
+    dataset, _ = load_sample("two-domain")
+    model = load_model(name, device="cpu", symmetrize=symmetrize)
+    assert model.xp is None  # numpy on the host threads
+    host = predict_dataset(dataset, model, anomaly=AnomalySettings(periodic=False))
+    uploads = []
+
+    class Counting(TorchNamespace):
+        def asarray(self, a):
+            if isinstance(a, np.ndarray) and a.ndim >= 3:  # a block of patterns
+                uploads.append(a.shape)
+            return super().asarray(a)
+
+    model.xp = Counting("cpu")
+    device = predict_dataset(dataset, model, anomaly=AnomalySettings(periodic=False))
+    assert sum(np.prod(s[:-2]) for s in uploads) == 2 * dataset.n_patterns  # CoM, then model
+    np.testing.assert_allclose(device.geometry.com, host.geometry.com, rtol=1e-6, atol=1e-6)
+    assert (device.labels == host.labels).mean() > 0.999
+    np.testing.assert_allclose(device.probs, host.probs, atol=1e-3)

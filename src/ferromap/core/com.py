@@ -77,6 +77,7 @@ def center_of_mass(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     scheduler=None,
+    xp=None,
 ) -> np.ndarray:
     """Centre of mass of every pattern, streamed chunk by chunk.
 
@@ -97,6 +98,9 @@ def center_of_mass(
         (:func:`ferromap.core.background.estimate_background`).
     progress, cancel, scheduler
         See :func:`ferromap.core.stream.run`.
+    xp : optional
+        Array namespace of the sums (:class:`ferromap.core.stream.LinearKernel`), e.g.
+        ``ferromap.models.device.TorchNamespace("cuda")``; numpy by default.
 
     Returns
     -------
@@ -125,5 +129,6 @@ def center_of_mass(
         weights = np.where(hot_pixels, 0.0, weights)
     matrix = com_matrix(frame_shape, weights)
     moments = linear_statistics(data, {"moments": matrix}, threshold=threshold,
-                                progress=progress, cancel=cancel, scheduler=scheduler)["moments"]
+                                progress=progress, cancel=cancel, scheduler=scheduler,
+                                xp=xp)["moments"]
     return com_from_moments(moments, background * matrix.sum(axis=0))

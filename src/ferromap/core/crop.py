@@ -66,33 +66,35 @@ def clamp_centres(centres: np.ndarray, span: float, size: int,
     return out
 
 
-def _axis_weights(starts: np.ndarray, s: float, size: int, width: int):
-    """First input pixel and ``(n, size, width)`` area weights along one axis.
+def _axis_weights(starts, first, s: float, size: int, width: int, xp=np):
+    """``(n, size, width)`` float32 area weights along one axis.
 
-    Output pixel ``i`` covers ``[start + i·s, start + (i+1)·s)``; input pixel ``j`` covers
-    ``[j - 0.5, j + 0.5)``.
+    Output pixel ``i`` covers ``[start + i·s, start + (i+1)·s)``; input pixel ``first + j``
+    covers ``[first + j - 0.5, first + j + 0.5)``. ``starts`` and ``first`` are ``(n,)``
+    float64 arrays of the namespace ``xp``.
     """
-    j0 = np.floor(starts + 0.5).astype(np.intp)
-    lo = starts[:, None, None] + np.arange(size)[None, :, None] * s
-    j = (j0[:, None] + np.arange(width)[None])[:, None, :]
-    overlap = np.minimum(lo + s, j + 0.5) - np.maximum(lo, j - 0.5)
-    return j0, (np.clip(overlap, 0.0, None) / s).astype(np.float32)
+    lo = starts[:, None, None] + xp.arange(size)[None, :, None] * s
+    j = (first[:, None] + xp.arange(width)[None])[:, None, :]
+    overlap = xp.minimum(lo + s, j + 0.5) - xp.maximum(lo, j - 0.5)
+    return xp.float32(xp.clip(overlap, 0.0, None) / s)
 
 
 def extract_crops(
-    block: np.ndarray,
+    block,
     centres: np.ndarray,
     span: float,
     size: int,
     *,
     source_index: np.ndarray | None = None,
-) -> np.ndarray:
+    xp=np,
+):
     """Cut a ``size × size`` window of ``span`` detector pixels around each pattern's centre.
 
     Parameters
     ----------
-    block : numpy.ndarray
-        ``(n, k_row, k_col)`` patterns, any numeric dtype.
+    block : array
+        ``(n, k_row, k_col)`` patterns, any numeric dtype: a numpy array, or an array of the
+        namespace ``xp``.
     centres : numpy.ndarray
         ``(n, 2)`` sub-pixel ``(row, col)`` beam centres (:func:`clamp_centres` is applied).
     span : float
@@ -102,11 +104,15 @@ def extract_crops(
     source_index : numpy.ndarray, optional
         ``(k_row, k_col)`` flat pixel index to read each pixel from, e.g. a neighbour instead
         of a hot pixel (:func:`ferromap.core.hotpixels.repair_index`).
+    xp : module-like, optional
+        The array namespace the arithmetic runs in: numpy, or an object with numpy's names
+        for another library's arrays (:class:`ferromap.models.device.TorchNamespace` runs it
+        on a GPU). The block is moved into it with ``xp.asarray``.
 
     Returns
     -------
-    numpy.ndarray
-        ``(n, size, size)`` float32 (not normalised).
+    array
+        ``(n, size, size)`` float32 of the namespace ``xp`` (not normalised).
 
     Examples
     --------
@@ -116,49 +122,54 @@ def extract_crops(
     >>> np.argwhere(crop[0] == 1).tolist()  # the centre lands on pixel (size/2, size/2)
     [[2, 2]]
     """
-    block = np.asarray(block)
-    if block.ndim != 3:
-        raise ValueError(f"block must be (n, k_row, k_col), got shape {block.shape}")
+    if len(getattr(block, "shape", ())) != 3:
+        raise ValueError(f"block must be (n, k_row, k_col), got shape "
+                         f"{getattr(block, 'shape', None)}")
+    n, kr, kc = (int(v) for v in block.shape)
     centres = np.asarray(centres, dtype=np.float64)
-    if centres.shape != (len(block), 2):
-        raise ValueError(f"centres must be ({len(block)}, 2), got {centres.shape}")
-    n, kr, kc = block.shape
+    if centres.shape != (n, 2):
+        raise ValueError(f"centres must be ({n}, 2), got {centres.shape}")
     c = clamp_centres(centres, span, size, (kr, kc))
     s = span / size
     width = int(np.ceil(span)) + 2
     starts = c - span / 2 - s / 2
-    r0, wr = _axis_weights(starts[:, 0], s, size, width)
-    c0, wc = _axis_weights(starts[:, 1], s, size, width)
-    rows = np.clip(r0[:, None] + np.arange(width), 0, kr - 1)
-    cols = np.clip(c0[:, None] + np.arange(width), 0, kc - 1)
+    first = np.floor(starts + 0.5)  # the first input pixel along each axis
+    rows = np.clip(first[:, :1] + np.arange(width), 0, kr - 1).astype(np.intp)
+    cols = np.clip(first[:, 1:] + np.arange(width), 0, kc - 1).astype(np.intp)
+    starts, first, rows, cols = (xp.asarray(a) for a in (starts, first, rows, cols))
+    wr = _axis_weights(starts[:, 0], first[:, 0], s, size, width, xp)
+    wc = _axis_weights(starts[:, 1], first[:, 1], s, size, width, xp)
     flat_idx = rows[:, :, None] * kc + cols[:, None, :]
     if source_index is not None:
-        flat_idx = np.asarray(source_index).ravel()[flat_idx]
-    sub = np.take_along_axis(block.reshape(n, kr * kc), flat_idx.reshape(n, -1), axis=1)
-    sub = sub.reshape(n, width, width).astype(np.float32, copy=False)
-    return np.matmul(np.matmul(wr, sub), wc.transpose(0, 2, 1))
+        flat_idx = xp.asarray(np.asarray(source_index).ravel())[flat_idx]
+    block = xp.asarray(block)
+    sub = xp.take_along_axis(block.reshape(n, kr * kc), flat_idx.reshape(n, -1), axis=1)
+    sub = xp.float32(sub.reshape(n, width, width))
+    return (wr @ sub) @ wc.swapaxes(1, 2)
 
 
-def minmax_normalize(block: np.ndarray) -> np.ndarray:
+def minmax_normalize(block, xp=np):
     """Scale each pattern of ``(..., k_row, k_col)`` to [0, 1] in float32.
 
-    Constant patterns become zeros; non-finite pixels become 0 before scaling.
+    Constant patterns become zeros; non-finite pixels become 0 before scaling. ``xp`` is the
+    array namespace (see :func:`extract_crops`).
     """
-    x = np.nan_to_num(np.asarray(block, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    lo = x.min(axis=(-2, -1), keepdims=True)
-    span = x.max(axis=(-2, -1), keepdims=True) - lo
-    return np.where(span > 0, (x - lo) / np.where(span > 0, span, 1), np.float32(0))
+    x = xp.nan_to_num(xp.float32(xp.asarray(block)), nan=0.0, posinf=0.0, neginf=0.0)
+    lo = xp.amin(x, axis=(-2, -1), keepdims=True)
+    span = xp.amax(x, axis=(-2, -1), keepdims=True) - lo
+    return xp.where(span > 0, (x - lo) / xp.where(span > 0, span, 1), 0.0)
 
 
-def model_input(block: np.ndarray, centres: np.ndarray, span: float, size: int, *,
-                source_index: np.ndarray | None = None) -> np.ndarray:
+def model_input(block, centres: np.ndarray, span: float, size: int, *,
+                source_index: np.ndarray | None = None, xp=np):
     """What a model sees: :func:`extract_crops`, then min-max normalised to [0, 1].
 
     Parameters are those of :func:`extract_crops`.
 
     Returns
     -------
-    numpy.ndarray
-        ``(n, size, size)`` float32 in [0, 1].
+    array
+        ``(n, size, size)`` float32 in [0, 1], of the namespace ``xp``.
     """
-    return minmax_normalize(extract_crops(block, centres, span, size, source_index=source_index))
+    crops = extract_crops(block, centres, span, size, source_index=source_index, xp=xp)
+    return minmax_normalize(crops, xp)

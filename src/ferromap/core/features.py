@@ -113,8 +113,7 @@ class RingHarmonics:
         return cls(int(d["size"]), tuple(float(e) for e in d["edges_px"]), int(d["max_order"]))
 
 
-def pattern_features(crops: np.ndarray, basis: RingHarmonics,
-                     background: float = 0.0) -> np.ndarray:
+def pattern_features(crops, basis: RingHarmonics, background: float = 0.0, xp=np):
     """Features of crops cut around their beam centres (not normalised).
 
     Parameters
@@ -125,12 +124,14 @@ def pattern_features(crops: np.ndarray, basis: RingHarmonics,
         The rings and orders.
     background : float
         Detector background per pixel, subtracted first.
+    xp : module-like, optional
+        The array namespace (see :func:`ferromap.core.crop.extract_crops`).
 
     Returns
     -------
-    numpy.ndarray
-        ``(n, n_features)`` float32: projections divided by the pattern's total intensity
-        above the background (0 for a pattern with none).
+    array
+        ``(n, n_features)`` float32 of the namespace ``xp``: projections divided by the
+        pattern's total intensity above the background (0 for a pattern with none).
 
     Examples
     --------
@@ -140,32 +141,37 @@ def pattern_features(crops: np.ndarray, basis: RingHarmonics,
     >>> pattern_features(crop, basis).round(3).tolist()
     [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0]]
     """
-    crops = np.asarray(crops, dtype=np.float32)
-    if crops.ndim != 3 or crops.shape[1:] != (basis.size, basis.size):
-        raise ValueError(f"crops must be (n, {basis.size}, {basis.size}), got {crops.shape}")
-    flat = crops.reshape(len(crops), -1) - np.float32(background)
+    crops = xp.float32(xp.asarray(crops))
+    if crops.ndim != 3 or tuple(crops.shape[1:]) != (basis.size, basis.size):
+        raise ValueError(f"crops must be (n, {basis.size}, {basis.size}), got "
+                         f"{tuple(crops.shape)}")
+    flat = crops.reshape(len(crops), -1) - float(background)
     total = flat.sum(axis=1, keepdims=True)
-    proj = flat @ basis.matrix
-    return np.where(total > 0, proj / np.where(total > 0, total, 1), 0).astype(np.float32)
+    proj = flat @ xp.asarray(basis.matrix)
+    return xp.float32(xp.where(total > 0, proj / xp.where(total > 0, total, 1), 0.0))
 
 
 class FeatureKernel(Kernel):
-    """Streams the features of every pattern, cropped around its own beam centre."""
+    """Streams the features of every pattern, cropped around its own beam centre (computed
+    in the array namespace ``xp``, numpy by default; see
+    :func:`ferromap.core.crop.extract_crops`)."""
 
-    def __init__(self, geometry: CropGeometry, basis: RingHarmonics):
+    def __init__(self, geometry: CropGeometry, basis: RingHarmonics, xp=None):
         if geometry.size != basis.size:
             raise ValueError(f"the crop ({geometry.size} px) and the basis ({basis.size} px) "
                              "must have the same size")
-        self.geometry, self.basis = geometry, basis
+        self.geometry, self.basis, self.xp = geometry, basis, xp
         self.buffers = (Buffer("features", (basis.n_features,)),)
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
-        g = self.geometry
+        g, xp = self.geometry, self.xp or np
         crops = extract_crops(block.reshape(r * c, *block.shape[2:]),
                               g.centres[where].reshape(-1, 2), g.span, g.size,
-                              source_index=g.source_index)
-        feats = pattern_features(crops, self.basis, g.plan.background)
+                              source_index=g.source_index, xp=xp)
+        feats = pattern_features(crops, self.basis, g.plan.background, xp)
+        if self.xp is not None:
+            feats = self.xp.to_host(feats)
         return {"features": feats.reshape(r, c, -1)}
 
 

@@ -144,12 +144,14 @@ class CropGeometry:
         """``(rows, cols)`` deflection magnitude in pixels."""
         return np.hypot(self.shift[..., 0], self.shift[..., 1])
 
-    def crops(self, block: np.ndarray, where: Where) -> np.ndarray:
-        """Model inputs ``(r·c, size, size)`` of a ``(r, c, k_row, k_col)`` block at ``where``."""
+    def crops(self, block: np.ndarray, where: Where, xp=np):
+        """Model inputs ``(r·c, size, size)`` of a ``(r, c, k_row, k_col)`` block at ``where``
+        (computed in the array namespace ``xp``, see :func:`~ferromap.core.crop.extract_crops`)."""
         r, c = block.shape[:2]
         flat = block.reshape(r * c, *block.shape[2:])
         centres = self.centres[where].reshape(-1, 2)
-        return model_input(flat, centres, self.span, self.size, source_index=self.source_index)
+        return model_input(flat, centres, self.span, self.size, source_index=self.source_index,
+                           xp=xp)
 
     def crop_box(self, row: int, col: int) -> tuple[float, float, float]:
         """``(row_edge, col_edge, span)`` of the window at one position, in detector pixel

@@ -288,12 +288,17 @@ class LinearKernel(Kernel):
         ``{name: (k_row * k_col, m) weights}``; each column is one linear detector.
     threshold : float, optional
         Pixels below it count as zero.
+    xp : optional
+        Another array namespace to compute in (see :func:`ferromap.core.crop.extract_crops`):
+        each block is moved there whole and multiplied by the matrix in one product.
     """
 
     TILE_BYTES = 2 * 2**20
     MAX_VECTOR_COLUMNS = 8
 
-    def __init__(self, matrices: dict[str, np.ndarray], threshold: float | None = None):
+    def __init__(self, matrices: dict[str, np.ndarray], threshold: float | None = None,
+                 xp=None):
+        self.xp = xp
         if not matrices:
             raise ValueError("matrices must name at least one detector matrix")
         self.names = list(matrices)
@@ -312,6 +317,8 @@ class LinearKernel(Kernel):
         if n_px != self.columns.shape[1]:
             raise ValueError(f"the detector matrices have {self.columns.shape[1]} rows; the "
                              f"patterns have {n_px} pixels")
+        if self.xp is not None:
+            return self._split(self._process_in(self.xp, block))
         out = np.empty((r, c, len(self.columns)), np.float32)
         step = max(1, self.TILE_BYTES // (4 * n_px))
         tile = _tile((min(step, c), n_px))
@@ -323,8 +330,18 @@ class LinearKernel(Kernel):
                 if self.threshold is not None:
                     part[part < self.threshold] = 0
                 self._apply(part, out[i, s : s + step])
-        pieces = np.split(out, self.splits, axis=-1)
-        return dict(zip(self.names, pieces))
+        return self._split(out)
+
+    def _split(self, out: np.ndarray) -> dict[str, np.ndarray]:
+        return dict(zip(self.names, np.split(out, self.splits, axis=-1)))
+
+    def _process_in(self, xp, block) -> np.ndarray:
+        """The block's sums computed in the namespace ``xp`` (e.g. on a GPU)."""
+        r, c = block.shape[:2]
+        x = xp.float32(xp.asarray(block)).reshape(r * c, -1)
+        if self.threshold is not None:
+            x = xp.where(x < self.threshold, 0.0, x)
+        return xp.to_host(x @ xp.asarray(self.columns.T)).reshape(r, c, -1)
 
     def _apply(self, tile: np.ndarray, out: np.ndarray) -> None:
         if len(self.columns) > self.MAX_VECTOR_COLUMNS:
@@ -363,6 +380,7 @@ def linear_statistics(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     scheduler=None,
+    xp=None,
 ) -> dict[str, np.ndarray]:
     """Per-pattern weighted sums of every named detector matrix, in one streaming pass.
 
@@ -376,6 +394,8 @@ def linear_statistics(
         Pixels below it count as zero.
     progress, cancel, scheduler
         See :func:`run`.
+    xp : optional
+        The array namespace to compute in (:class:`LinearKernel`); numpy by default.
 
     Returns
     -------
@@ -397,5 +417,5 @@ def linear_statistics(
         if np.asarray(m).shape[0] != kr * kc:
             raise ValueError(f"matrix {name!r} has {np.asarray(m).shape[0]} rows; the patterns "
                              f"have {kr * kc} pixels")
-    return run(data, LinearKernel(matrices, threshold), progress=progress, cancel=cancel,
+    return run(data, LinearKernel(matrices, threshold, xp), progress=progress, cancel=cancel,
                scheduler=scheduler)

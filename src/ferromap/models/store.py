@@ -169,12 +169,19 @@ class LoadedModel:
         # Patterns per forward pass: small batches stay in the CPU caches (benchmarks/
         # bench_inference.py compares 32, 64, 128 and 256); large ones fill a GPU.
         self.batch_size = 32 if device == "cpu" else 2048
+        # Where the streaming kernels compute for this model: None (numpy on the host
+        # threads), or a TorchNamespace on the model's GPU (raw blocks are uploaded).
+        self.xp = None
         if info.kind == "torch":
             import torch
 
             self.net = net.to(device).eval().to(memory_format=torch.channels_last)
         elif info.kind == "context":
             self.net = net.to(device).eval()
+        if info.kind in ("torch", "context"):
+            from ferromap.models.device import namespace
+
+            self.xp = namespace(device)
         self._feature_ops = None
 
     @property
@@ -188,19 +195,19 @@ class LoadedModel:
         """Forward passes per pattern (the size of the symmetry group averaged over)."""
         return max(1, len(self.symmetry_ops))
 
-    def predict(self, crops: np.ndarray, batch: int | None = None, *,
+    def predict(self, crops, batch: int | None = None, *,
                 calibrate: bool = True) -> Prediction:
-        """Predict ``(n, S, S)`` min-max-normalised crops (``batch`` defaults to
-        ``self.batch_size``). With ``calibrate`` the probabilities are tempered by the
-        model file's fitted temperature for this number of passes, and the confidence is
-        the probability of being right, from the file's fitted confidence regression
-        (:mod:`ferromap.models.calibration`) where it has one."""
+        """Predict ``(n, S, S)`` min-max-normalised crops, a numpy array or a tensor on the
+        model's device (``batch`` defaults to ``self.batch_size``). With ``calibrate`` the
+        probabilities are tempered by the model file's fitted temperature for this number of
+        passes, and the confidence is the probability of being right, from the file's fitted
+        confidence regression (:mod:`ferromap.models.calibration`) where it has one."""
         if self.reads_scans:
             raise FerromapError(f"model {self.info.name} reads whole scans (predict_map), "
                                 "not single crops")
-        if crops.ndim != 3 or crops.shape[1:] != (self.info.crop_size, self.info.crop_size):
+        if crops.ndim != 3 or tuple(crops.shape[1:]) != (self.info.crop_size,) * 2:
             raise FerromapError(f"model {self.info.name} expects (n, {self.info.crop_size}, "
-                                f"{self.info.crop_size}) crops, got {crops.shape}")
+                                f"{self.info.crop_size}) crops, got {tuple(crops.shape)}")
         if len(self.symmetry_ops) > 1:
             pred = symmetrized_predict(lambda c: self._predict_once(c, batch), crops,
                                        self.symmetry_ops)
@@ -266,9 +273,13 @@ class LoadedModel:
                                   enabled=dtype is not None)
         cuda = self.device.startswith("cuda")
         for s in range(0, len(crops), batch):
-            x = torch.from_numpy(np.ascontiguousarray(crops[s : s + batch], np.float32))[:, None]
-            if cuda:  # pinned host memory: the copy overlaps with the other threads' work
-                x = x.pin_memory().to(self.device, non_blocking=True)
+            if isinstance(crops, torch.Tensor):  # cropped on the device already
+                x = crops[s : s + batch].to(self.device, torch.float32)[:, None]
+            else:
+                x = torch.from_numpy(np.ascontiguousarray(crops[s : s + batch], np.float32))
+                x = x[:, None]
+                if cuda:  # pinned host memory: the copy overlaps with the other threads' work
+                    x = x.pin_memory().to(self.device, non_blocking=True)
             x = x.contiguous(memory_format=torch.channels_last)
             with autocast:
                 p, d = self.net.predict_tensor(x)

@@ -37,12 +37,13 @@ class SymOp:
     name: str
     matrix: tuple[tuple[int, int], tuple[int, int]]
 
-    def apply(self, crops: np.ndarray) -> np.ndarray:
-        """The operation on ``(..., S, S)`` crops, about pixel ``S/2`` in each axis."""
+    def apply(self, crops):
+        """The operation on ``(..., S, S)`` crops (numpy or torch), about pixel ``S/2`` in
+        each axis."""
         (a, b), (c, d) = self.matrix
         out = crops
         if a == 0:  # x and y swap: the image transposes (about the row = col diagonal)
-            out = np.swapaxes(out, -1, -2)
+            out = out.swapaxes(-1, -2)
             a, d = -b, -c  # the transpose is (x, y) -> (-y, -x); mirrors do the rest
         if a == -1:
             out = self.flip(out, -1)
@@ -51,9 +52,11 @@ class SymOp:
         return out
 
     @staticmethod
-    def flip(a: np.ndarray, axis: int) -> np.ndarray:
+    def flip(a, axis: int):
         """Mirror pixel ``i`` to ``(S - i) mod S``: about ``S/2``, not the array's middle."""
-        return np.roll(np.flip(a, axis), 1, axis)
+        if isinstance(a, np.ndarray):
+            return np.roll(np.flip(a, axis), 1, axis)
+        return a.flip(axis).roll(1, axis)  # a torch tensor
 
     def angle(self, angle_deg: float) -> float:
         """Image of a direction (degrees CCW from +x) under the operation."""
@@ -141,7 +144,9 @@ def symmetrized_predict(predict: Callable[[np.ndarray], Prediction], crops: np.n
     """
     log_p, dist, votes = 0.0, 0.0, []
     for op, perm in ops:
-        pred = predict(np.ascontiguousarray(op.apply(crops)))
+        moved = op.apply(crops)
+        pred = predict(np.ascontiguousarray(moved) if isinstance(moved, np.ndarray)
+                       else moved.contiguous())
         mapped = np.log(np.clip(pred.probs[:, perm], 1e-12, None))
         log_p = log_p + mapped
         votes.append(mapped.argmax(axis=1))

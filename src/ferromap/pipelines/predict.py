@@ -152,7 +152,7 @@ class PredictKernel(Kernel):
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
-        pred = self.model.predict(self.geometry.crops(block, where))
+        pred = self.model.predict(self.geometry.crops(block, where, self.model.xp or np))
         _release_free_memory()
         return {"probs": pred.probs.reshape(r, c, -1), "distance": pred.distance.reshape(r, c),
                 "confidence": pred.confidence.reshape(r, c)}
@@ -266,7 +266,8 @@ def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
     info = model.info
     span = model_window(dataset, info.crop_size, info.mrad_per_px, f"model {info.name}")
     moments = linear_statistics(dataset.array(scheduler), {"moments": plan.com_matrix()},
-                                progress=progress, cancel=cancel, scheduler=scheduler)["moments"]
+                                progress=progress, cancel=cancel, scheduler=scheduler,
+                                xp=model.xp)["moments"]
     try:
         geometry = geometry_from_moments(moments, plan, size=info.crop_size, span=span,
                                          descan=descan)
@@ -395,8 +396,8 @@ def context_prediction(dataset: Dataset4D, model, geometry: CropGeometry, *,
     if dataset.calibration.scan_step_nm:  # a known step is checked before the data streams
         check_scan_step(dataset.scan_shape, 10.0 * dataset.calibration.scan_step_nm,
                         *step_args)
-    features = run(dataset.array(scheduler), FeatureKernel(geometry, basis), progress=progress,
-                   cancel=cancel, scheduler=scheduler)["features"]
+    features = run(dataset.array(scheduler), FeatureKernel(geometry, basis, model.xp),
+                   progress=progress, cancel=cancel, scheduler=scheduler)["features"]
     step, estimate = resolve_scan_step(dataset, features, *step_args)
     return model.predict_map(features, step, calibrate=calibrate), step, estimate
 
