@@ -141,7 +141,8 @@ def _serve(conn) -> None:
 
     from ferromap.plotting import save_direction_map
 
-    _warm_up()
+    if (os.cpu_count() or 1) > 2:  # a head start on spare cores; on two it slows the stream
+        _warm_up()
     try:
         name = conn.recv()
     except EOFError:

@@ -73,6 +73,38 @@ def test_sparse_detectors_on_views_match_numpy(tmp_path, view, columns):
     np.testing.assert_allclose(got, ref, rtol=1e-5)
 
 
+@pytest.mark.parametrize("view", ["whole", "cropped"])
+def test_com_moments_from_row_sums_match_numpy(tmp_path, view):
+    """The CoM's moments (hot pixels out) are read from per-row sums in two passes; a disk
+    detector, a detector of a few pixels and a detector of random weights alongside them give
+    the same sums as a plain matrix product."""
+    from ferromap.core.com import com_matrix
+    from ferromap.core.stream import LinearKernel
+    from ferromap.core.virtual import annulus_mask
+
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 60000, (6, 5, 24, 20)).astype(np.uint16)
+    np.save(tmp_path / "d.npy", data)
+    pick = {"whole": np.s_[:, :], "cropped": np.s_[:, :, 1:23, 2:18]}[view]
+    source, ref_data = np.load(tmp_path / "d.npy", mmap_mode="r")[pick], data[pick]
+    frame = ref_data.shape[2:]
+    good = np.ones(frame)
+    good[3, 4] = good[10, 7] = 0  # hot pixels
+    few = np.zeros(frame)
+    few[5, 5], few[6, 9] = 2.0, -1.5
+    matrices = {"moments": com_matrix(frame, good), "disk": annulus_mask(frame, (11, 8), 6)
+                .reshape(-1, 1), "few": few.reshape(-1, 1),
+                "random": rng.random((frame[0] * frame[1], 1))}
+    kernel = LinearKernel(matrices)
+    got = kernel.process(source, (slice(0, 6), slice(0, 5)))
+    flat = ref_data.reshape(6, 5, -1).astype(np.float64)
+    for name, m in matrices.items():
+        np.testing.assert_allclose(got[name], flat @ m.reshape(len(flat[0, 0]), -1), rtol=2e-6)
+    factored = kernel._separable_columns(frame)
+    assert {0, 1, 2, 4} <= set(factored) and 5 not in factored  # moments, few: not random
+    assert factored[2][0] == 1 and len(factored[0][2]) == 2  # col moment: column-index base
+
+
 def test_progress_cancel_and_checks():
     data = np.ones((40, 3, 4, 4))
     seen = []

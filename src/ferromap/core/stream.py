@@ -278,9 +278,12 @@ class LinearKernel(Kernel):
     """Detector-weighted sums ``Σ_k I_k · matrix[k, m]`` per pattern, one buffer per matrix.
 
     The block is converted to float32 a few patterns at a time, into one reused tile that
-    stays in cache; each detector column is then one matrix-vector product over the pixel
-    range where its weights are non-zero (a bright-field disk reads a band of rows, not the
-    whole frame). A wide matrix (many detectors) is one matrix product instead.
+    stays in cache. A detector whose weights are a product ``a[row] · b[col]`` (``b`` a
+    constant or the column index), but for a few pixels such as hot ones, is read from the
+    tile's per-row sums: the CoM's three moments take two passes over the tile instead of
+    three (:func:`_row_separable`). Every other detector column is one matrix-vector product
+    over the pixel range where its weights are non-zero (a bright-field disk reads a band of
+    rows, not the whole frame). A wide matrix (many detectors) is one matrix product instead.
 
     Parameters
     ----------
@@ -307,6 +310,7 @@ class LinearKernel(Kernel):
         widths = [p.shape[1] for p in parts]
         self.columns = np.ascontiguousarray(np.concatenate(parts, axis=1).T)  # one per detector
         self.support = [_support(col) for col in self.columns]
+        self._separable: dict[tuple[int, int], dict] = {}
         self.splits = np.cumsum(widths)[:-1]
         self.threshold = threshold
         self.buffers = tuple(Buffer(n, (w,)) for n, w in zip(self.names, widths))
@@ -322,6 +326,7 @@ class LinearKernel(Kernel):
         out = np.empty((r, c, len(self.columns)), np.float32)
         step = max(1, self.TILE_BYTES // (4 * n_px))
         tile = _tile((min(step, c), n_px))
+        separable = self._separable_columns(tuple(block.shape[2:]))
         for i in range(r):  # row by row: a cropped or subsampled block is never copied whole
             for s in range(0, c, step):
                 frames = block[i, s : s + step]
@@ -329,8 +334,18 @@ class LinearKernel(Kernel):
                 np.copyto(part.reshape(frames.shape), frames, casting="unsafe")
                 if self.threshold is not None:
                     part[part < self.threshold] = 0
-                self._apply(part, out[i, s : s + step])
+                self._apply(part, out[i, s : s + step], separable, block.shape[3])
         return self._split(out)
+
+    def _separable_columns(self, frame: tuple[int, int]) -> dict:
+        """``{column: (base, row_factor, exception_pixels, exception_weights)}`` of the
+        columns :func:`_row_separable` factors (none when the matrix is wide)."""
+        if frame not in self._separable:
+            wide = len(self.columns) > self.MAX_VECTOR_COLUMNS
+            factors = {} if wide else {m: f for m, col in enumerate(self.columns)
+                                       if (f := _row_separable(col, frame)) is not None}
+            self._separable[frame] = factors
+        return self._separable[frame]
 
     def _split(self, out: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(self.names, np.split(out, self.splits, axis=-1)))
@@ -343,11 +358,21 @@ class LinearKernel(Kernel):
             x = xp.where(x < self.threshold, 0.0, x)
         return xp.to_host(x @ xp.asarray(self.columns.T)).reshape(r, c, -1)
 
-    def _apply(self, tile: np.ndarray, out: np.ndarray) -> None:
+    def _apply(self, tile: np.ndarray, out: np.ndarray, separable: dict, k_col: int) -> None:
         if len(self.columns) > self.MAX_VECTOR_COLUMNS:
             np.matmul(tile, self.columns.T, out=out)
             return
+        rows = tile.reshape(-1, k_col)
+        sums = {}  # per-row sums of the tile weighted by each base (one pass each)
+        for m, (base, factor, pixels, weights) in separable.items():
+            if base not in sums:
+                sums[base] = (rows @ ROW_BASES[base](k_col)).reshape(len(tile), -1)
+            np.matmul(sums[base], factor, out=out[:, m])
+            if len(pixels):
+                out[:, m] += tile[:, pixels] @ weights
         for m, (lo, hi) in enumerate(self.support):
+            if m in separable:
+                continue
             if lo == hi:
                 out[:, m] = 0
             else:
@@ -364,6 +389,35 @@ def _tile(shape: tuple[int, int]) -> np.ndarray:
     if tile is None or tile.shape != shape:
         tile = _TILES.tile = np.empty(shape, np.float32)
     return tile
+
+
+#: Column weightings ``b[col]`` of a row-separable detector (:func:`_row_separable`).
+ROW_BASES = (lambda n: np.ones(n, np.float32), lambda n: np.arange(n, dtype=np.float32))
+
+#: At most this fraction of a row-separable detector's pixels may break the product.
+MAX_EXCEPTIONS = 0.01
+
+
+def _row_separable(column: np.ndarray, frame: tuple[int, int]):
+    """``(base, a, pixels, weights)`` when a detector column, as a ``frame`` image, is
+    ``a[row] · ROW_BASES[base][col]`` except at a few ``pixels`` (flat indices), where it is
+    that product plus ``weights``; ``None`` otherwise.
+
+    The CoM's weights ``w``, ``w·row`` and ``w·col`` (``w`` = 1 but 0 at hot pixels) are:
+    the first two with a constant base, the third with the column index.
+    """
+    image = column.reshape(frame).astype(np.float64)
+    scale = np.abs(image).max()
+    if scale == 0:
+        return None
+    for base, make in enumerate(ROW_BASES):
+        b = make(frame[1]).astype(np.float64)
+        a = np.median(image[:, b != 0] / b[b != 0], axis=1)
+        rest = (image - a[:, None] * b[None, :]).ravel()
+        pixels = np.flatnonzero(np.abs(rest) > 1e-6 * scale)
+        if len(pixels) <= MAX_EXCEPTIONS * rest.size:
+            return base, a.astype(np.float32), pixels, rest[pixels].astype(np.float32)
+    return None
 
 
 def _support(column: np.ndarray) -> tuple[int, int]:
