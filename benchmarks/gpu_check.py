@@ -12,9 +12,9 @@ time-out keeps what was measured; a section that fails records its error):
   of 0.0494 nm, and its label agreement with a CPU fp32 run on the first 32 scan rows;
 * conv-proto one pass end to end, for batches of 512 / 2048 / 8192 in fp32, and bf16/fp16
   at the best batch, and its label agreement with the CPU;
-* for both, the reference in the same run: the same model with its kernels (CoM, crops,
-  features) on the host threads, as before the kernels moved to the GPU;
-* the CoM pass alone, on the GPU and on the CPU;
+* for both, first, the reference in the same run: the same model with its kernels (CoM,
+  crops, features) on the host threads, as before the kernels moved to the GPU;
+* the CoM pass alone, on the CPU and on the GPU;
 * the model alone on crops already on the GPU (the ceiling).
 
 Host threads read blocks of patterns in the file's dtype and upload them through pinned
@@ -70,8 +70,19 @@ def agreement(ds, models: dict, name: str, **kwargs) -> dict:
                           5) for k, m in models.items()}
 
 
-def default_model(ds) -> dict:
-    """The default model on the GPU: kernels there, then on the host; agreement."""
+def default_host(ds) -> dict:
+    """The reference: the default model on the GPU, its kernels on the host threads."""
+    from ferromap.models import SHIPPED, load_model
+
+    name = SHIPPED[0]
+    host, _ = end_to_end(ds.with_calibration(scan_step_nm=STEP_NM),
+                         load_model(name, device=DEVICE), host_kernels=True)
+    print(f"{name} (default), kernels on the host: {host:.0f} patterns/s", flush=True)
+    return {f"end_to_end_{name}_default_host_kernels_patterns_per_s": round(host)}
+
+
+def default_gpu(ds) -> dict:
+    """The default model with its kernels on the GPU, and its agreement with the CPU."""
     from ferromap.models import SHIPPED, load_model
 
     name = SHIPPED[0]
@@ -79,59 +90,58 @@ def default_model(ds) -> dict:
     model = load_model(name, device=DEVICE)
     speed, _ = end_to_end(ds, model)
     print(f"{name} (default), kernels on the GPU: {speed:.0f} patterns/s", flush=True)
-    agree = agreement(ds, {"gpu": model}, name)["gpu"]
-    host, _ = end_to_end(ds, load_model(name, device=DEVICE), host_kernels=True)
-    print(f"{name} (default), kernels on the host: {host:.0f} patterns/s", flush=True)
     return {f"end_to_end_{name}_default_patterns_per_s": round(speed),
-            f"end_to_end_{name}_default_host_kernels_patterns_per_s": round(host),
-            f"{name}_label_agreement_with_cpu_fp32": agree}
+            f"{name}_label_agreement_with_cpu_fp32": agreement(ds, {"gpu": model}, name)["gpu"]}
 
 
-def conv_proto(ds) -> dict:
-    """conv-proto one pass: batch sweep, precisions, host-kernel reference, agreement."""
+def _conv_proto(precision: str = "fp32", batch: int = 2048):
     from ferromap.models import load_model
 
-    def model(precision="fp32", batch=2048):
-        m = load_model("conv-proto", device=DEVICE, precision=precision, symmetrize=False)
-        m.batch_size = batch
-        return m
+    model = load_model("conv-proto", device=DEVICE, precision=precision, symmetrize=False)
+    model.batch_size = batch
+    return model
 
+
+def conv_proto_host(ds) -> dict:
+    """The reference: conv-proto one pass (fp32, batch 2048), kernels on the host threads."""
+    host, _ = end_to_end(ds, _conv_proto(), host_kernels=True)
+    print(f"conv-proto fp32 batch 2048, kernels on the host: {host:.0f} patterns/s", flush=True)
+    return {"end_to_end_host_kernels_patterns_per_s": {"fp32 batch 2048": round(host)}}
+
+
+def conv_proto_gpu(ds) -> dict:
+    """conv-proto one pass, kernels on the GPU: batch sweep, precisions, agreement."""
     sweep, models = {}, {}
     for batch in (512, 2048, 8192):
-        models[batch] = model(batch=batch)
+        models[batch] = _conv_proto(batch=batch)
         speed, _ = end_to_end(ds, models[batch])
         sweep[f"fp32 batch {batch}"] = round(speed)
         print(f"fp32 batch {batch}: {speed:.0f} patterns/s", flush=True)
     best = max((512, 2048, 8192), key=lambda b: sweep[f"fp32 batch {b}"])
     for precision in ("bf16", "fp16"):
-        models[precision] = model(precision, best)
+        models[precision] = _conv_proto(precision, best)
         speed, _ = end_to_end(ds, models[precision])
         sweep[f"{precision} batch {best}"] = round(speed)
         print(f"{precision} batch {best}: {speed:.0f} patterns/s", flush=True)
-    host, _ = end_to_end(ds, model(batch=best), host_kernels=True)
-    print(f"fp32 batch {best}, kernels on the host: {host:.0f} patterns/s", flush=True)
     return {"end_to_end_patterns_per_s": sweep,
-            "end_to_end_host_kernels_patterns_per_s": {f"fp32 batch {best}": round(host)},
             "label_agreement_with_cpu_fp32": agreement(ds, models, "conv-proto",
                                                        symmetrize=False)}
 
 
 def com(ds) -> dict:
-    """The CoM pass alone, on the GPU and on the host threads."""
+    """The CoM pass alone, on the host threads, then on the GPU."""
     from ferromap.core.com import center_of_mass
     from ferromap.models.device import TorchNamespace
 
-    out = {}
-    for key, xp in (("com_gpu_patterns_per_s", TorchNamespace(DEVICE)),
-                    ("com_cpu_patterns_per_s", None)):
+    out, maps = {}, []
+    for key, xp in (("com_cpu_patterns_per_s", None),
+                    ("com_gpu_patterns_per_s", TorchNamespace(DEVICE))):
         center_of_mass(ds.data[:16], xp=xp)
         t = time.perf_counter()
-        com_map = center_of_mass(ds.data, xp=xp)
+        maps.append(center_of_mass(ds.data, xp=xp))
         out[key] = round(ds.n_patterns / (time.perf_counter() - t))
-        out.setdefault("_maps", []).append(com_map)
-    gpu_map, cpu_map = out.pop("_maps")
-    out["com_gpu_max_difference_px"] = float(np.nanmax(np.abs(gpu_map - cpu_map)))
-    print({k: v for k, v in out.items()}, flush=True)
+        print(f"{key}: {out[key]}", flush=True)
+    out["com_gpu_max_difference_px"] = float(np.nanmax(np.abs(maps[1] - maps[0])))
     return out
 
 
@@ -169,7 +179,8 @@ def main() -> None:
               "patterns": ds.n_patterns, "torch": torch.__version__, "kernels": "gpu",
               "target_patterns_per_s": TARGET}
     name = "gpu_check_dry_run" if dry_run else "gpu_check"
-    for section in (default_model, conv_proto, com) + (() if dry_run else (model_only,)):
+    sections = (default_host, default_gpu, conv_proto_host, conv_proto_gpu, com)
+    for section in sections + (() if dry_run else (model_only,)):
         try:
             result.update(section(ds))
         except Exception as exc:  # keep the other sections' figures

@@ -141,7 +141,7 @@ def _serve(conn) -> None:
 
     from ferromap.plotting import save_direction_map
 
-    if (os.cpu_count() or 1) > 2:  # a head start on spare cores; on two it slows the stream
+    if _usable_cores() > 2:  # a head start on spare cores; on two it slows the stream
         _warm_up()
     try:
         name = conn.recv()
@@ -156,6 +156,14 @@ def _serve(conn) -> None:
         conn.send(False)
     else:
         conn.send(True)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its affinity, where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _warm_up() -> None:

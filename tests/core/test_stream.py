@@ -101,8 +101,29 @@ def test_com_moments_from_row_sums_match_numpy(tmp_path, view):
     for name, m in matrices.items():
         np.testing.assert_allclose(got[name], flat @ m.reshape(len(flat[0, 0]), -1), rtol=2e-6)
     factored = kernel._separable_columns(frame)
-    assert {0, 1, 2, 4} <= set(factored) and 5 not in factored  # moments, few: not random
-    assert factored[2][0] == 1 and len(factored[0][2]) == 2  # col moment: column-index base
+    assert set(factored.factors) == {0, 1, 2}  # the moments; not the disk, few or random
+    assert factored.factors[2][0] == 1 and len(factored.pixels) == 2  # col: column-index base
+
+
+@pytest.mark.parametrize("dtype, hot_value", [(np.uint32, 0xFFFFFFFF), (np.float32, np.nan),
+                                              (np.float32, 1e12)])
+def test_a_hot_pixel_never_enters_the_sums(dtype, hot_value):
+    """A hot pixel's count (a detector's 2**32 - 1 marker, NaN, a huge value) is left out
+    exactly, as its zero weight says: it is never summed with the others."""
+    from ferromap.core.com import center_of_mass
+
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 50, (3, 4, 32, 32)).astype(dtype)
+    data[..., 7, 9] = hot_value
+    hot = np.zeros((32, 32), bool)
+    hot[7, 9] = True
+    clean = data.astype(np.float64)
+    clean[..., 7, 9] = 0
+    total = clean.sum(axis=(2, 3))
+    rr, cc = np.mgrid[0:32, 0:32]
+    want = np.stack([(clean * rr).sum(axis=(2, 3)), (clean * cc).sum(axis=(2, 3))], -1)
+    np.testing.assert_allclose(center_of_mass(data, hot_pixels=hot), want / total[..., None],
+                               atol=1e-4)
 
 
 def test_progress_cancel_and_checks():

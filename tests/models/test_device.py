@@ -62,3 +62,4 @@ def test_symmetry_operations_act_alike_on_tensors():
 def test_only_a_gpu_model_computes_its_kernels_on_the_device():
     assert namespace("cpu") is None
     assert namespace("cuda:1") == TorchNamespace("cuda:1")
+    assert namespace("mps") is None

@@ -122,9 +122,10 @@ def extract_crops(
     >>> np.argwhere(crop[0] == 1).tolist()  # the centre lands on pixel (size/2, size/2)
     [[2, 2]]
     """
-    if len(getattr(block, "shape", ())) != 3:
-        raise ValueError(f"block must be (n, k_row, k_col), got shape "
-                         f"{getattr(block, 'shape', None)}")
+    if not hasattr(block, "shape"):
+        block = np.asarray(block)
+    if len(block.shape) != 3:
+        raise ValueError(f"block must be (n, k_row, k_col), got shape {tuple(block.shape)}")
     n, kr, kc = (int(v) for v in block.shape)
     centres = np.asarray(centres, dtype=np.float64)
     if centres.shape != (n, 2):

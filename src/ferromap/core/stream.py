@@ -310,7 +310,7 @@ class LinearKernel(Kernel):
         widths = [p.shape[1] for p in parts]
         self.columns = np.ascontiguousarray(np.concatenate(parts, axis=1).T)  # one per detector
         self.support = [_support(col) for col in self.columns]
-        self._separable: dict[tuple[int, int], dict] = {}
+        self._separable: dict[tuple[int, int], RowSeparable | None] = {}
         self.splits = np.cumsum(widths)[:-1]
         self.threshold = threshold
         self.buffers = tuple(Buffer(n, (w,)) for n, w in zip(self.names, widths))
@@ -337,14 +337,14 @@ class LinearKernel(Kernel):
                 self._apply(part, out[i, s : s + step], separable, block.shape[3])
         return self._split(out)
 
-    def _separable_columns(self, frame: tuple[int, int]) -> dict:
-        """``{column: (base, row_factor, exception_pixels, exception_weights)}`` of the
-        columns :func:`_row_separable` factors (none when the matrix is wide)."""
+    def _separable_columns(self, frame: tuple[int, int]) -> RowSeparable | None:
+        """The columns :func:`_row_separable` factors at this frame shape (``None`` when
+        there are none, or the matrix is wide)."""
         if frame not in self._separable:
             wide = len(self.columns) > self.MAX_VECTOR_COLUMNS
             factors = {} if wide else {m: f for m, col in enumerate(self.columns)
                                        if (f := _row_separable(col, frame)) is not None}
-            self._separable[frame] = factors
+            self._separable[frame] = RowSeparable.of(factors, self.columns) if factors else None
         return self._separable[frame]
 
     def _split(self, out: np.ndarray) -> dict[str, np.ndarray]:
@@ -358,25 +358,56 @@ class LinearKernel(Kernel):
             x = xp.where(x < self.threshold, 0.0, x)
         return xp.to_host(x @ xp.asarray(self.columns.T)).reshape(r, c, -1)
 
-    def _apply(self, tile: np.ndarray, out: np.ndarray, separable: dict, k_col: int) -> None:
+    def _apply(self, tile: np.ndarray, out: np.ndarray, separable, k_col: int) -> None:
         if len(self.columns) > self.MAX_VECTOR_COLUMNS:
             np.matmul(tile, self.columns.T, out=out)
             return
-        rows = tile.reshape(-1, k_col)
-        sums = {}  # per-row sums of the tile weighted by each base (one pass each)
-        for m, (base, factor, pixels, weights) in separable.items():
-            if base not in sums:
-                sums[base] = (rows @ ROW_BASES[base](k_col)).reshape(len(tile), -1)
-            np.matmul(sums[base], factor, out=out[:, m])
-            if len(pixels):
-                out[:, m] += tile[:, pixels] @ weights
         for m, (lo, hi) in enumerate(self.support):
-            if m in separable:
+            if separable is not None and m in separable.factors:
                 continue
             if lo == hi:
                 out[:, m] = 0
             else:
                 np.matmul(tile[:, lo:hi], self.columns[m, lo:hi], out=out[:, m])
+        if separable is not None:  # last: it zeroes the exception pixels of the tile
+            separable.apply(tile, out, k_col)
+
+
+@dataclass(frozen=True)
+class RowSeparable:
+    """The row-separable columns of a :class:`LinearKernel` at one frame shape.
+
+    ``factors[m] = (base, a)``: column ``m`` is ``a[row] · ROW_BASES[base][col]`` except at
+    the ``pixels`` (the union over the columns), whose values are taken out of the tile
+    before its row sums and added back with each column's own weights ``weights[:, m]``
+    (a hot pixel's huge count is then never summed, so it cannot swamp the others).
+    """
+
+    factors: dict[int, tuple[int, np.ndarray]]
+    pixels: np.ndarray
+    weights: np.ndarray  # (len(pixels), n_columns) float32
+
+    @classmethod
+    def of(cls, factors: dict, columns: np.ndarray) -> RowSeparable:
+        """From :func:`_row_separable`'s results per column and the kernel's columns."""
+        pixels = np.unique(np.concatenate([f[2] for f in factors.values()]).astype(np.intp))
+        return cls({m: f[:2] for m, f in factors.items()}, pixels,
+                   np.ascontiguousarray(columns[:, pixels].T))
+
+    def apply(self, tile: np.ndarray, out: np.ndarray, k_col: int) -> None:
+        """Fill ``out[:, m]`` for every factored column from a ``(n, pixels)`` tile (whose
+        exception pixels are set to zero)."""
+        values = tile[:, self.pixels]
+        tile[:, self.pixels] = 0
+        rows = tile.reshape(-1, k_col)
+        sums = {}  # per-row sums of the tile weighted by each base (one pass each)
+        for m, (base, factor) in self.factors.items():
+            if base not in sums:
+                sums[base] = (rows @ ROW_BASES[base](k_col)).reshape(len(tile), -1)
+            np.matmul(sums[base], factor, out=out[:, m])
+            w = self.weights[:, m]
+            if w.any():
+                out[:, m] += values[:, w != 0] @ w[w != 0]
 
 
 _TILES = threading.local()
@@ -399,9 +430,9 @@ MAX_EXCEPTIONS = 0.01
 
 
 def _row_separable(column: np.ndarray, frame: tuple[int, int]):
-    """``(base, a, pixels, weights)`` when a detector column, as a ``frame`` image, is
-    ``a[row] · ROW_BASES[base][col]`` except at a few ``pixels`` (flat indices), where it is
-    that product plus ``weights``; ``None`` otherwise.
+    """``(base, a, pixels)`` when a detector column, as a ``frame`` image, is
+    ``a[row] · ROW_BASES[base][col]`` except at a few ``pixels`` (flat indices); ``None``
+    otherwise, and for a column that is zero but for a few pixels.
 
     The CoM's weights ``w``, ``w·row`` and ``w·col`` (``w`` = 1 but 0 at hot pixels) are:
     the first two with a constant base, the third with the column index.
@@ -413,10 +444,12 @@ def _row_separable(column: np.ndarray, frame: tuple[int, int]):
     for base, make in enumerate(ROW_BASES):
         b = make(frame[1]).astype(np.float64)
         a = np.median(image[:, b != 0] / b[b != 0], axis=1)
+        if not a.any():  # a detector of a few pixels: its band of rows is cheaper
+            return None
         rest = (image - a[:, None] * b[None, :]).ravel()
         pixels = np.flatnonzero(np.abs(rest) > 1e-6 * scale)
         if len(pixels) <= MAX_EXCEPTIONS * rest.size:
-            return base, a.astype(np.float32), pixels, rest[pixels].astype(np.float32)
+            return base, a.astype(np.float32), pixels
     return None
 
 

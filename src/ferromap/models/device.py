@@ -9,7 +9,8 @@ cropped, normalised and projected there: the host threads only read.
 
 from __future__ import annotations
 
-import warnings
+import functools
+import threading
 
 import numpy as np
 import torch
@@ -21,6 +22,8 @@ PINNED_BYTES = 2**20
 #: width, widened and masked on the device.
 _UNSIGNED = {np.dtype(np.uint16): (np.int16, torch.int32, 0xFFFF),
              np.dtype(np.uint32): (np.int32, torch.int64, 0xFFFFFFFF)}
+
+_THREAD = threading.local()
 
 
 class TorchNamespace:
@@ -55,24 +58,39 @@ class TorchNamespace:
         return hash(str(self.device))
 
     def asarray(self, a) -> torch.Tensor:
-        """``a`` on the device: a tensor is moved; a numpy array is uploaded in its own dtype
-        (unsigned integers widened there), large ones through pinned host memory."""
+        """``a`` on the device: a tensor is moved; a numpy array (a read-only memmap, a
+        strided view) is copied once into a host tensor of its own dtype, pinned when large,
+        and sent without waiting (unsigned integers are widened on the device).
+
+        On a GPU, each host thread computes on a CUDA stream of its own, so one thread's
+        copies and kernels never wait for another's."""
+        self._use_thread_stream()
         if isinstance(a, torch.Tensor):
-            return a.to(self.device)
+            return a.to(self.device, non_blocking=True)
         a = np.asarray(a)
         if not a.dtype.isnative:
             a = a.astype(a.dtype.newbyteorder("="))
         if a.dtype == np.uint64:
             a = a.astype(np.float64)
         signed, wide, mask = _UNSIGNED.get(a.dtype, (None, None, None))
-        with warnings.catch_warnings():  # a read-only memmap: the tensor is only read
-            warnings.simplefilter("ignore", UserWarning)
-            host = torch.from_numpy(np.ascontiguousarray(a.view(signed) if signed else a))
-        if self.device.type == "cuda" and a.nbytes > PINNED_BYTES:
-            out = host.pin_memory().to(self.device, non_blocking=True)
-        else:
-            out = host.to(self.device)
+        if signed:
+            a = a.view(signed)
+        pinned = self.device.type == "cuda" and a.nbytes > PINNED_BYTES
+        host = torch.empty(a.shape, dtype=_torch_dtype(a.dtype), pin_memory=pinned)
+        np.copyto(host.numpy(), a)
+        out = host.to(self.device, non_blocking=True)
         return out.to(wide).bitwise_and_(mask) if signed else out
+
+    def _use_thread_stream(self) -> None:
+        """Make a CUDA stream of its own current in this thread (ordered after everything
+        queued before it, such as the model's weights)."""
+        if self.device.type != "cuda":
+            return
+        if getattr(_THREAD, "device", None) != self.device:
+            stream = torch.cuda.Stream(self.device)
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            torch.cuda.set_stream(stream)
+            _THREAD.device = self.device
 
     def to_host(self, a: torch.Tensor) -> np.ndarray:
         """A tensor back as a numpy array."""
@@ -121,6 +139,12 @@ class TorchNamespace:
 
 
 def namespace(device: str) -> TorchNamespace | None:
-    """The namespace the streaming kernels compute in for a model on ``device``: ``None``
-    (numpy, on the host threads) for the CPU, a :class:`TorchNamespace` for a GPU."""
-    return None if str(device) == "cpu" else TorchNamespace(device)
+    """The namespace the streaming kernels compute in for a model on ``device``: a
+    :class:`TorchNamespace` on a CUDA GPU, else ``None`` (numpy, on the host threads)."""
+    return TorchNamespace(device) if str(device).startswith("cuda") else None
+
+
+@functools.cache
+def _torch_dtype(dtype: np.dtype) -> torch.dtype:
+    """torch's type for a numpy type."""
+    return torch.from_numpy(np.empty(0, dtype)).dtype
