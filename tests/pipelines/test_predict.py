@@ -201,3 +201,15 @@ def test_kernels_on_a_torch_device_give_the_host_maps(name, symmetrize):
     np.testing.assert_allclose(device.geometry.com, host.geometry.com, rtol=1e-6, atol=1e-6)
     assert (device.labels == host.labels).mean() > 0.999
     np.testing.assert_allclose(device.probs, host.probs, atol=1e-3)
+
+
+def test_a_gpu_model_keeps_its_kernels_on_the_host_of_a_cluster():
+    """On a ``distributed.Client`` the CoM and feature kernels run with numpy on the workers
+    (which may have no GPU); locally they follow the model's device."""
+    from types import SimpleNamespace
+
+    from ferromap.pipelines.predict import kernel_namespace
+
+    model = SimpleNamespace(xp="the GPU's namespace")
+    assert kernel_namespace(model) == kernel_namespace(model, "threads") == "the GPU's namespace"
+    assert kernel_namespace(model, scheduler=object()) is None  # a distributed.Client

@@ -158,6 +158,13 @@ class PredictKernel(Kernel):
                 "confidence": pred.confidence.reshape(r, c)}
 
 
+def kernel_namespace(model, scheduler=None):
+    """Where the CoM and feature kernels compute: on the model's GPU in a local run
+    (``model.xp``), with numpy on the workers of a ``distributed.Client``, which may have
+    none."""
+    return model.xp if scheduler is None or isinstance(scheduler, str) else None
+
+
 def _release_free_memory() -> None:
     """Give freed heap back to the OS (glibc keeps per-thread arenas of torch's activations)."""
     import ctypes
@@ -267,7 +274,7 @@ def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
     span = model_window(dataset, info.crop_size, info.mrad_per_px, f"model {info.name}")
     moments = linear_statistics(dataset.array(scheduler), {"moments": plan.com_matrix()},
                                 progress=progress, cancel=cancel, scheduler=scheduler,
-                                xp=model.xp)["moments"]
+                                xp=kernel_namespace(model, scheduler))["moments"]
     try:
         geometry = geometry_from_moments(moments, plan, size=info.crop_size, span=span,
                                          descan=descan)
@@ -396,7 +403,8 @@ def context_prediction(dataset: Dataset4D, model, geometry: CropGeometry, *,
     if dataset.calibration.scan_step_nm:  # a known step is checked before the data streams
         check_scan_step(dataset.scan_shape, 10.0 * dataset.calibration.scan_step_nm,
                         *step_args)
-    features = run(dataset.array(scheduler), FeatureKernel(geometry, basis, model.xp),
+    kernel = FeatureKernel(geometry, basis, kernel_namespace(model, scheduler))
+    features = run(dataset.array(scheduler), kernel,
                    progress=progress, cancel=cancel, scheduler=scheduler)["features"]
     step, estimate = resolve_scan_step(dataset, features, *step_args)
     return model.predict_map(features, step, calibrate=calibrate), step, estimate
