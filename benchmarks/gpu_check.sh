@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One short run on a machine with a CUDA GPU (about 3 minutes on an H200):
+# One short run on a machine with a CUDA GPU (a few minutes; meant to fit 5):
 #   bash benchmarks/gpu_check.sh
 # On this workplace's lent GPU machines the image has torch, numpy, scipy, h5py, tifffile,
 # safetensors and threadpoolctl but not dask, zarr or RosettaSciIO: first run, here,
