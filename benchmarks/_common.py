@@ -12,7 +12,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("FERROMAP_BENCH_DATA", HERE / "_data"))
-RESULTS = HERE / "results"
+RESULTS = Path(os.environ.get("FERROMAP_BENCH_RESULTS", HERE / "results"))
 
 
 #: The synthetic benchmark files: 64-px patterns at the model's sampling, a scan step of a/8
