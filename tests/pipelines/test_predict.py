@@ -82,9 +82,15 @@ def test_class_set_mismatch_is_refused(disk_dataset, small_model):
 
 
 @pytest.mark.slow
-def test_distributed_local_cluster_gives_identical_maps(tmp_path, small_model, disk):
+def test_distributed_local_cluster_gives_identical_maps(tmp_path, small_model, disk,
+                                                        monkeypatch):
+    """Identical maps on a cluster, whose workers compute the kernels with numpy even for a
+    model on a GPU (here a device namespace that cannot bring results back: it fails the
+    local run, so the cluster's success shows it was never used there)."""
     distributed = pytest.importorskip("distributed")
+    pytest.importorskip("torch")
     from ferromap.io import open_4dstem
+    from ferromap.models.device import TorchNamespace
 
     rng = np.random.default_rng(1)
     data = np.stack([[disk((32, 32), 15.5 + rng.normal(0, 0.7, 2), 5.0, value=200)
@@ -92,6 +98,9 @@ def test_distributed_local_cluster_gives_identical_maps(tmp_path, small_model, d
     np.save(tmp_path / "d.npy", data)
     ds = open_4dstem(tmp_path / "d.npy").with_calibration(mrad_per_px=2.0)
     local = predict_dataset(ds, small_model)
+    monkeypatch.setattr(small_model, "xp", TorchNamespace("meta"))
+    with pytest.raises(NotImplementedError):
+        predict_dataset(ds, small_model)
     seen = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
@@ -201,15 +210,3 @@ def test_kernels_on_a_torch_device_give_the_host_maps(name, symmetrize):
     np.testing.assert_allclose(device.geometry.com, host.geometry.com, rtol=1e-6, atol=1e-6)
     assert (device.labels == host.labels).mean() > 0.999
     np.testing.assert_allclose(device.probs, host.probs, atol=1e-3)
-
-
-def test_a_gpu_model_keeps_its_kernels_on_the_host_of_a_cluster():
-    """On a ``distributed.Client`` the CoM and feature kernels run with numpy on the workers
-    (which may have no GPU); locally they follow the model's device."""
-    from types import SimpleNamespace
-
-    from ferromap.pipelines.predict import kernel_namespace
-
-    model = SimpleNamespace(xp="the GPU's namespace")
-    assert kernel_namespace(model) == kernel_namespace(model, "threads") == "the GPU's namespace"
-    assert kernel_namespace(model, scheduler=object()) is None  # a distributed.Client

@@ -143,23 +143,24 @@ def check_model_fits(dataset: Dataset4D, model) -> None:
 
 
 class PredictKernel(Kernel):
-    """Crops around each position's beam centre → model: class probabilities and distance."""
+    """Crops around each position's beam centre → model: class probabilities and distance
+    (the crops computed in the array namespace ``xp``, numpy by default)."""
 
-    def __init__(self, model, geometry: CropGeometry):
-        self.model, self.geometry = model, geometry
+    def __init__(self, model, geometry: CropGeometry, xp=None):
+        self.model, self.geometry, self.xp = model, geometry, xp
         n = len(model.info.classes)
         self.buffers = (Buffer("probs", (n,)), Buffer("distance"), Buffer("confidence"))
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
-        pred = self.model.predict(self.geometry.crops(block, where, self.model.xp or np))
+        pred = self.model.predict(self.geometry.crops(block, where, self.xp or np))
         _release_free_memory()
         return {"probs": pred.probs.reshape(r, c, -1), "distance": pred.distance.reshape(r, c),
                 "confidence": pred.confidence.reshape(r, c)}
 
 
 def kernel_namespace(model, scheduler=None):
-    """Where the CoM and feature kernels compute: on the model's GPU in a local run
+    """Where the CoM, crop and feature kernels compute: on the model's GPU in a local run
     (``model.xp``), with numpy on the workers of a ``distributed.Client``, which may have
     none."""
     return model.xp if scheduler is None or isinstance(scheduler, str) else None
@@ -373,8 +374,9 @@ def _predict_positions(dataset, model, geometry, progress, cancel, scheduler) ->
     """Pass 2: ``probs``, ``distance`` and ``confidence`` per position, per pattern or from
     the scan context (the latter also gives the ``scan_step_A`` it read the scan at)."""
     if not model.reads_scans:
-        return run(dataset.array(scheduler), PredictKernel(model, geometry), progress=progress,
-                   cancel=cancel, scheduler=scheduler)
+        kernel = PredictKernel(model, geometry, kernel_namespace(model, scheduler))
+        return run(dataset.array(scheduler), kernel, progress=progress, cancel=cancel,
+                   scheduler=scheduler)
     pred, step, estimate = context_prediction(dataset, model, geometry, progress=progress,
                                               cancel=cancel, scheduler=scheduler)
     shape = dataset.scan_shape
