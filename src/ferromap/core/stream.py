@@ -334,7 +334,7 @@ class LinearKernel(Kernel):
                 np.copyto(part.reshape(frames.shape), frames, casting="unsafe")
                 if self.threshold is not None:
                     part[part < self.threshold] = 0
-                self._apply(part, out[i, s : s + step], separable, block.shape[3])
+                self._apply(part, out[i, s : s + step], separable)
         return self._split(out)
 
     def _separable_columns(self, frame: tuple[int, int]) -> RowSeparable | None:
@@ -344,7 +344,8 @@ class LinearKernel(Kernel):
             wide = len(self.columns) > self.MAX_VECTOR_COLUMNS
             factors = {} if wide else {m: f for m, col in enumerate(self.columns)
                                        if (f := _row_separable(col, frame)) is not None}
-            self._separable[frame] = RowSeparable.of(factors, self.columns) if factors else None
+            self._separable[frame] = (RowSeparable.of(factors, self.columns, frame[1])
+                                      if factors else None)
         return self._separable[frame]
 
     def _split(self, out: np.ndarray) -> dict[str, np.ndarray]:
@@ -358,7 +359,7 @@ class LinearKernel(Kernel):
             x = xp.where(x < self.threshold, 0.0, x)
         return xp.to_host(x @ xp.asarray(self.columns.T)).reshape(r, c, -1)
 
-    def _apply(self, tile: np.ndarray, out: np.ndarray, separable, k_col: int) -> None:
+    def _apply(self, tile: np.ndarray, out: np.ndarray, separable) -> None:
         if len(self.columns) > self.MAX_VECTOR_COLUMNS:
             np.matmul(tile, self.columns.T, out=out)
             return
@@ -370,7 +371,7 @@ class LinearKernel(Kernel):
             else:
                 np.matmul(tile[:, lo:hi], self.columns[m, lo:hi], out=out[:, m])
         if separable is not None:  # last: it zeroes the exception pixels of the tile
-            separable.apply(tile, out, k_col)
+            separable.apply(tile, out)
 
 
 @dataclass(frozen=True)
@@ -386,24 +387,27 @@ class RowSeparable:
     factors: dict[int, tuple[int, np.ndarray]]
     pixels: np.ndarray
     weights: np.ndarray  # (len(pixels), n_columns) float32
+    bases: tuple[np.ndarray, ...]  # ROW_BASES at the frame's width
 
     @classmethod
-    def of(cls, factors: dict, columns: np.ndarray) -> RowSeparable:
-        """From :func:`_row_separable`'s results per column and the kernel's columns."""
+    def of(cls, factors: dict, columns: np.ndarray, k_col: int) -> RowSeparable:
+        """From :func:`_row_separable`'s results per column, the kernel's columns and the
+        frame's width."""
         pixels = np.unique(np.concatenate([f[2] for f in factors.values()]).astype(np.intp))
         return cls({m: f[:2] for m, f in factors.items()}, pixels,
-                   np.ascontiguousarray(columns[:, pixels].T))
+                   np.ascontiguousarray(columns[:, pixels].T),
+                   tuple(make(k_col) for make in ROW_BASES))
 
-    def apply(self, tile: np.ndarray, out: np.ndarray, k_col: int) -> None:
+    def apply(self, tile: np.ndarray, out: np.ndarray) -> None:
         """Fill ``out[:, m]`` for every factored column from a ``(n, pixels)`` tile (whose
         exception pixels are set to zero)."""
         values = tile[:, self.pixels]
         tile[:, self.pixels] = 0
-        rows = tile.reshape(-1, k_col)
+        rows = tile.reshape(-1, len(self.bases[0]))
         sums = {}  # per-row sums of the tile weighted by each base (one pass each)
         for m, (base, factor) in self.factors.items():
             if base not in sums:
-                sums[base] = (rows @ ROW_BASES[base](k_col)).reshape(len(tile), -1)
+                sums[base] = (rows @ self.bases[base]).reshape(len(tile), -1)
             np.matmul(sums[base], factor, out=out[:, m])
             w = self.weights[:, m]
             if w.any():
