@@ -144,6 +144,8 @@ def _boracite(tmp_path):
      "cover only ±21 mrad"),
     (_boracite, [], "labelled with none, vertical, horizontal"),
     (lambda p: "sample:single-ru", ["--model", "/nonexistent/model"], "not a ferromap model"),
+    *[(lambda p: "sample:single-ru", ["--scan-step-nm", v], "--scan-step-nm must be a positive")
+      for v in ("-1", "0", "nan", "inf", "1e400")],
 ])
 def test_bad_input_is_one_line(tmp_path, make, args, message):
     res = run(make(tmp_path), "--out", tmp_path / "out", "--quiet", *args)
@@ -151,6 +153,7 @@ def test_bad_input_is_one_line(tmp_path, make, args, message):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], res.stderr
     assert "Traceback" not in res.stderr
+    assert not any((tmp_path / "out").glob("*"))  # nothing written
 
 
 def test_cuda_without_cuda_is_one_line(tmp_path):

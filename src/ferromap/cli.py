@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -51,8 +52,9 @@ def _open(args):
     if getattr(args, "mrad_per_px", None):
         ds = ds.with_calibration(mrad_per_px=args.mrad_per_px, mrad_per_px_source="user")
     if getattr(args, "scan_step_nm", None) is not None:
-        if not args.scan_step_nm > 0:
-            raise FerromapError(f"--scan-step-nm must be positive, got {args.scan_step_nm}")
+        if not 0 < args.scan_step_nm < math.inf:
+            raise FerromapError(f"--scan-step-nm must be a positive number, got "
+                                f"{args.scan_step_nm}")
         ds = ds.with_calibration(scan_step_nm=args.scan_step_nm)
     return ds
 

@@ -159,13 +159,18 @@ def test_a_context_model_needs_a_scan_step_it_can_read(disk_dataset, small_conte
     with pytest.raises(FerromapError, match="no lattice repeats") as err:
         predict_dataset(blind, small_context_model)  # jittered disks: no lattice
     assert "--scan-step-nm" in err.value.cli_hint
+    passes = []  # refusals of a known step or a tiny scan come before any pass over the data
     coarse = disk_dataset.with_calibration(scan_step_nm=0.5)  # 5 Å: no lattice to read
     with pytest.raises(FerromapError, match="steps of 0.1–1.3 Å; this scan's step is 5 Å"):
-        predict_dataset(coarse, small_context_model)
+        predict_dataset(coarse, small_context_model, progress=lambda d, t: passes.append(d))
     small = disk_dataset.with_calibration(scan_step_nm=0.05)  # 6 × 7 positions: 2.5 × 3 Å
     with pytest.raises(FerromapError, match="spans only 2.5 Å along one axis") as err:
-        predict_dataset(small, small_context_model)
+        predict_dataset(small, small_context_model, progress=lambda d, t: passes.append(d))
     assert "conv-proto" in err.value.gui_hint
+    tiny = blind.subscan(slice(0, 3))  # 3 positions: at most 2.6 Å even at 1.3 Å steps
+    with pytest.raises(FerromapError, match="has 3 positions .* less than one 3.95 Å cell"):
+        predict_dataset(tiny, small_context_model, progress=lambda d, t: passes.append(d))
+    assert passes == []
 
 
 def test_an_unknown_scan_step_is_estimated_from_the_lattice(small_context_model, lattice_scan):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -63,8 +64,9 @@ class Calibration:
     def __post_init__(self) -> None:
         for name in ("mrad_per_px", "scan_step_nm", "energy_kev", "semiangle_mrad"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive or unknown (None), got {value}")
+            if value is not None and not 0 < value < math.inf:
+                raise ValueError(f"{name} must be positive and finite, or unknown (None), got "
+                                 f"{value}")
         if self.mrad_per_px is not None and self.mrad_per_px_source is None:
             object.__setattr__(self, "mrad_per_px_source", "file")
 

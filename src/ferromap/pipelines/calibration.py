@@ -228,18 +228,20 @@ def resolve_scan_step(dataset: Dataset4D, features, step_range_A: tuple[float, f
     return step, estimate
 
 
-def check_scan_step(scan_shape: tuple[int, int], step_A: float,
+def check_scan_step(scan_shape: tuple[int, int], step_A: float | None,
                     step_range_A: tuple[float, float], lattice_A: float,
                     model_name: str = "the model", estimated: bool = False) -> None:
     """Refuse a scan a scan-context model cannot read: one that spans less than one cell
-    along an axis (no lattice to read), or a step outside ``step_range_A``.
+    along an axis (no lattice to read), or a step outside ``step_range_A``. With the step
+    unknown (``None``), only a scan too short to hold a cell even at the largest step is
+    refused (before any pass over the data).
 
     Parameters
     ----------
     scan_shape : tuple of int
         Scan positions ``(rows, cols)``.
-    step_A : float
-        The scan step in Å.
+    step_A : float or None
+        The scan step in Å, if known.
     step_range_A : tuple of float
         Steps the model can read.
     lattice_A : float
@@ -253,17 +255,21 @@ def check_scan_step(scan_shape: tuple[int, int], step_A: float,
     ------
     FerromapError
     """
-    if len(scan_shape) != 2 or not step_A > 0:
+    lo, hi = step_range_A
+    if len(scan_shape) != 2 or not (step_A is None or step_A > 0):
         raise ValueError(f"scan_shape must be (rows, cols) and step_A > 0, got {scan_shape}, "
                          f"{step_A}")
-    span = (min(scan_shape) - 1) * step_A
+    span = (min(scan_shape) - 1) * (hi if step_A is None else step_A)
     if span < lattice_A:
+        spans = (f"spans only {span:.3g} Å" if step_A is not None else
+                 f"has {min(scan_shape)} positions (at most {span:.3g} Å at {hi:g} Å steps)")
         raise FerromapError(
-            f"{model_name} reads the lattice around each position, but this scan spans only "
-            f"{span:.3g} Å along one axis, less than one {lattice_A:g} Å cell",
+            f"{model_name} reads the lattice around each position, but this scan {spans} "
+            f"along one axis, less than one {lattice_A:g} Å cell",
             cli_hint="use --model conv-proto (per pattern)",
             gui_hint="choose the per-pattern model conv-proto")
-    lo, hi = step_range_A
+    if step_A is None:
+        return
     if not lo <= step_A <= hi:
         how = " (estimated)" if estimated else ""
         raise FerromapError(

@@ -258,7 +258,8 @@ def _snap_to_cell(g: np.ndarray, period_px: float | None) -> np.ndarray:
 def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
             descan: str = "plane", background: bool = True, progress=None, cancel=None,
             scheduler=None):
-    """Checks, calibration and pass 1: ``(calibrated dataset, geometry, estimate)``.
+    """Checks (the model's classes, the detector window, a scan-context model's scan),
+    calibration and pass 1: ``(calibrated dataset, geometry, estimate)``.
 
     Raises
     ------
@@ -273,6 +274,7 @@ def prepare(dataset: Dataset4D, model, *, semiangle_mrad: float | None = None,
     dataset, estimate = resolve_calibration(dataset, plan, semiangle_mrad)
     info = model.info
     span = model_window(dataset, info.crop_size, info.mrad_per_px, f"model {info.name}")
+    check_scan_early(dataset, model)  # before the first pass over the data
     moments = linear_statistics(dataset.array(scheduler), {"moments": plan.com_matrix()},
                                 progress=progress, cancel=cancel, scheduler=scheduler,
                                 xp=kernel_namespace(model, scheduler))["moments"]
@@ -338,9 +340,9 @@ def predict_dataset(
                                     anomaly.min_confidence if calibrated else None) | empty
     periodic = {"lattice": None}
     if anomaly.periodic:
-        step_A, cell_A = out.get("scan_step_A"), model.info.architecture.get("lattice_A")
+        step_A = out.get("scan_step_A")
         periodic = _lattice_residual(dataset, geometry.shift, labels,
-                                     cell_A / step_A if step_A and cell_A else None,
+                                     scan_step_args(model)[1] / step_A if step_A else None,
                                      _staged(progress, 2), cancel, scheduler)
     if progress is not None:
         progress(1000, 1000)  # also when there was no lattice to compare
@@ -400,16 +402,34 @@ def context_prediction(dataset: Dataset4D, model, geometry: CropGeometry, *,
 
     arch = model.info.architecture
     basis = RingHarmonics.from_dict(arch["features"])
-    step_args = (tuple(arch["scan_step_range_A"]), float(arch.get("lattice_A", 3.95)),
-                 f"model {model.info.name}")
-    if dataset.calibration.scan_step_nm:  # a known step is checked before the data streams
-        check_scan_step(dataset.scan_shape, 10.0 * dataset.calibration.scan_step_nm,
-                        *step_args)
+    step_args = scan_step_args(model)
     kernel = FeatureKernel(geometry, basis, kernel_namespace(model, scheduler))
     features = run(dataset.array(scheduler), kernel,
                    progress=progress, cancel=cancel, scheduler=scheduler)["features"]
     step, estimate = resolve_scan_step(dataset, features, *step_args)
     return model.predict_map(features, step, calibrate=calibrate), step, estimate
+
+
+#: The pseudo-cubic cell a scan-context model assumes when its file names none (KNN's).
+DEFAULT_LATTICE_A = 3.95
+
+
+def scan_step_args(model) -> tuple[tuple[float, float], float, str]:
+    """``(step_range_A, lattice_A, name)`` of a scan-context model, for the scan-step checks
+    (:func:`~ferromap.pipelines.calibration.check_scan_step`)."""
+    arch = model.info.architecture
+    return (tuple(float(v) for v in arch["scan_step_range_A"]),
+            float(arch.get("lattice_A", DEFAULT_LATTICE_A)), f"model {model.info.name}")
+
+
+def check_scan_early(dataset: Dataset4D, model) -> None:
+    """Refuse, before any pass over the data, a scan a scan-context model cannot read: a
+    known step out of range, or a scan too short to hold one cell."""
+    if not model.reads_scans:
+        return
+    step_nm = dataset.calibration.scan_step_nm
+    check_scan_step(dataset.scan_shape, 10.0 * step_nm if step_nm else None,
+                    *scan_step_args(model))
 
 
 def run_predict(
