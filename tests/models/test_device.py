@@ -63,3 +63,17 @@ def test_only_a_gpu_model_computes_its_kernels_on_the_device():
     assert namespace("cpu") is None
     assert namespace("cuda:1") == TorchNamespace("cuda:1")
     assert namespace("mps") is None
+
+
+@pytest.mark.parametrize("hot_value", [np.nan, 1e12])
+def test_a_hot_pixel_never_enters_the_device_sums(hot_value):
+    """On the device, as on the host, a hot pixel (NaN, huge) is left out of the CoM."""
+    from ferromap.core.com import center_of_mass
+
+    data = np.random.default_rng(5).integers(0, 50, (3, 4, 32, 32)).astype(np.float32)
+    data[..., 7, 9] = hot_value
+    hot = np.zeros((32, 32), bool)
+    hot[7, 9] = True
+    np.testing.assert_allclose(center_of_mass(data, hot_pixels=hot, xp=XP),
+                               center_of_mass(np.where(hot, 0, data), hot_pixels=hot),
+                               atol=1e-4)

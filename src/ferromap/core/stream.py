@@ -310,6 +310,7 @@ class LinearKernel(Kernel):
         widths = [p.shape[1] for p in parts]
         self.columns = np.ascontiguousarray(np.concatenate(parts, axis=1).T)  # one per detector
         self.support = [_support(col) for col in self.columns]
+        self.unused = np.flatnonzero(~self.columns.any(axis=0))  # e.g. hot pixels
         self._separable: dict[tuple[int, int], RowSeparable | None] = {}
         self.splits = np.cumsum(widths)[:-1]
         self.threshold = threshold
@@ -355,6 +356,8 @@ class LinearKernel(Kernel):
         """The block's sums computed in the namespace ``xp`` (e.g. on a GPU)."""
         r, c = block.shape[:2]
         x = xp.float32(xp.asarray(block)).reshape(r * c, -1)
+        if len(self.unused):  # a pixel no detector weighs (a NaN hot pixel) never enters
+            x[:, xp.asarray(self.unused)] = 0
         if self.threshold is not None:
             x = xp.where(x < self.threshold, 0.0, x)
         return xp.to_host(x @ xp.asarray(self.columns.T)).reshape(r, c, -1)
