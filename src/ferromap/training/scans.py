@@ -27,9 +27,9 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 
 from ferromap.classes import KNN8
-from ferromap.core.crop import extract_crops
-from ferromap.core.features import RingHarmonics, pattern_features
+from ferromap.core.features import FeatureKernel, RingHarmonics
 from ferromap.core.geometry import measure_geometry
+from ferromap.core.stream import run
 from ferromap.models.symmetry import SymOp, usable_ops
 from ferromap.simulate.scanspace import FWHM_PER_SIGMA, grid_scan, scan_spectrum
 from ferromap.training.synthesis import BankEntryData, Nuisances, drawn_detector
@@ -97,8 +97,9 @@ class EntrySampler:
         key = (index, op_index)
         if key not in self._cache:
             if len(self._cache) >= CACHED_SPECTRA:
-                self._cache.pop(next(iter(self._cache)))
+                self._cache.pop(next(iter(self._cache)))  # the least recently used
             self._cache[key] = scan_spectrum(periodic_op(self.entries[index].data, op))
+        self._cache[key] = self._cache.pop(key)  # now the most recently used
         return self._cache[key], int(perm[self.entries[index].label])
 
 
@@ -121,11 +122,8 @@ def scan_features(frames: np.ndarray, basis: RingHarmonics) -> np.ndarray:
     The detector here is sampled at the model's mrad/px (the bank's sampling), so the crop
     spans ``basis.size`` detector pixels.
     """
-    rows, cols = frames.shape[:2]
     g = measure_geometry(frames, size=basis.size, span=float(basis.size), scheduler="synchronous")
-    crops = extract_crops(frames.reshape(rows * cols, *frames.shape[2:]),
-                          g.centres.reshape(-1, 2), g.span, g.size, source_index=g.source_index)
-    return pattern_features(crops, basis, g.plan.background).reshape(rows, cols, -1)
+    return run(frames, FeatureKernel(g, basis), scheduler="synchronous")["features"]
 
 
 def synthesize_scan(sampler: EntrySampler, rng: np.random.Generator, basis: RingHarmonics,
