@@ -137,3 +137,16 @@ def test_a_per_pattern_model_reads_no_feature_maps():
     model = LoadedModel(ModelInfo("p", "torch", KNN8, 16, 3.17), net)
     with pytest.raises(FerromapError, match="single crops"):
         model.predict_map(np.zeros((3, 3, BASIS.n_features), np.float32), 0.5)
+
+
+def test_scan_operations_act_as_the_crop_operations():
+    """A scan map turns as a crop does (up to the crop's one-pixel roll about S/2), so the
+    feature transforms and the scan transforms describe the same operation."""
+    from ferromap.models.context import scan_op
+    from ferromap.models.symmetry import group_ops
+
+    image = np.random.default_rng(3).random((6, 6))
+    for op in group_ops("d4"):
+        moved = op.apply(image)
+        assert any(np.array_equal(np.roll(scan_op(image, op), (dr, dc), axis=(0, 1)), moved)
+                   for dr in (0, 1) for dc in (0, 1)), op.name

@@ -115,7 +115,10 @@ def scan_op(image: np.ndarray, op: SymOp) -> np.ndarray:
 def inverse_op(op: SymOp, ops: list[SymOp]) -> SymOp:
     """The operation of ``ops`` that undoes ``op``."""
     inv = np.linalg.inv(np.asarray(op.matrix, float)).round()
-    return next(o for o in ops if np.array_equal(np.asarray(o.matrix, float), inv))
+    for o in ops:
+        if np.array_equal(np.asarray(o.matrix, float), inv):
+            return o
+    raise ValueError(f"the operations given do not hold the inverse of {op.name}")
 
 
 def feature_transform(basis: RingHarmonics, op: SymOp) -> np.ndarray:
@@ -143,6 +146,8 @@ def model_grid_coords(scan_shape: tuple[int, int], step_A: float,
                       sampling_A: float) -> list[np.ndarray]:
     """Scan-position coordinates ``[rows, cols]`` of every point of the model grid over a
     scan of ``scan_shape`` positions at ``step_A`` (from position ``(0, 0)``)."""
+    if not (step_A > 0 and sampling_A > 0):
+        raise ValueError(f"step_A and sampling_A must be positive, got {step_A}, {sampling_A}")
     n = [int(np.floor((m - 1) * step_A / sampling_A + 1e-9)) + 1 for m in scan_shape]
     return np.meshgrid(*(np.arange(k) * sampling_A / step_A for k in n), indexing="ij")
 
@@ -159,6 +164,8 @@ def from_model_grid(maps: np.ndarray, shape: tuple[int, int], step_A: float,
                     sampling_A: float) -> np.ndarray:
     """``(C, h, w)`` maps on the model grid sampled back at the ``shape`` scan positions:
     ``(C, rows, cols)``."""
+    if not (step_A > 0 and sampling_A > 0):
+        raise ValueError(f"step_A and sampling_A must be positive, got {step_A}, {sampling_A}")
     u, v = (np.arange(k) * step_A / sampling_A for k in shape)
     coords = np.meshgrid(u, v, indexing="ij")
     return np.stack([map_coordinates(m, coords, order=1, mode="nearest") for m in maps])
