@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ferromap._napari._session import dataset_from_layer, layer_role
 from ferromap.classes import KNN8
 
 from .conftest import MAIN, press
@@ -115,11 +116,15 @@ def test_the_scan_step_field_reaches_the_default_model(viewer, main, wait_idle, 
     assert main.model.value == "context" and main.step.value == pytest.approx(0.0494, abs=1e-3)
     nav = viewer.layers["KNN two-domain virtual BF"]
     main.step.value = 0.06  # the user corrects the file's step
+    assert not main.step.native.keyboardTracking()  # typing "0.06" is one change, not four
+    layer = next(lay for lay in viewer.layers if layer_role(lay) == "dataset")
+    assert dataset_from_layer(layer).calibration.scan_step_nm == 0.06  # kept on the layer
     run_inference(main, wait_idle, symmetrize=True)
     summary = main.session.maps["inference"].summary()
     assert summary["scan_step_A"] == pytest.approx(0.6) and summary["scan_step_estimate"] is None
     assert tuple(viewer.layers["polarization"].scale) == tuple(nav.scale) == (0.06, 0.06)
     main.step.value = 0.0  # unknown: estimated from the lattice repeat (a = 3.95 Å)
+    assert dataset_from_layer(layer).calibration.scan_step_nm is None
     run_inference(main, wait_idle, symmetrize=True)
     summary = main.session.maps["inference"].summary()
     assert summary["scan_step_A"] == pytest.approx(0.494, rel=0.05)

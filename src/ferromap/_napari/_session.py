@@ -144,9 +144,18 @@ class Session:
             return
         self.clear_results()
         self.dataset = self.dataset.with_calibration(**changes)
+        self._remember_calibration()
         if "scan_step_nm" in changes:
             self._rescale_scan_layers(self.dataset.calibration.scan_step_nm)
         self.dataset_changed.emit(self.dataset)
+
+    def _remember_calibration(self) -> None:
+        """Keep the calibration in the dataset's layer, so that coming back to it (from
+        another dataset) finds the user's values, not the file's."""
+        for layer in self.viewer.layers:
+            meta = (getattr(layer, "metadata", None) or {}).get("ferromap", {})
+            if layer_role(layer) == "dataset" and meta.get("source") == self.dataset_key:
+                meta["calibration"] = self.dataset.calibration.to_dict()
 
     def _rescale_scan_layers(self, step_nm: float | None) -> None:
         """Put this dataset's layers on the new scan step (nm, or scan pixels when unknown),

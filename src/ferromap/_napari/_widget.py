@@ -96,6 +96,7 @@ class PolarizationWidget(ScrollDock):
         self.estimate_mrad = PushButton(text="Estimate mrad/px from the disk")
         self.step = FloatSpinBox(label="scan step (nm)", min=0.0, max=1e4, step=0.0001,
                                  value=0.0)
+        self.step.native.setKeyboardTracking(False)  # a step acts once typed, not per key
         self.calibration_note = Label(label="calibration", value="")
         self.reference = ComboBox(label="CoM reference", choices=["mean", "plane", "quadratic"])
         self.rotation = FloatSpinBox(label="rotation (°)", min=-360, max=360, step=0.1)
