@@ -110,6 +110,16 @@ def test_cancel_is_one_information_not_an_error(viewer, main, qtbot, wait_idle, 
     assert [m for s, m in notifications if s == "info" and "cancelled" in m]
 
 
+def test_maps_of_a_step_changed_during_the_run_are_not_shown(viewer, main, wait_idle,
+                                                             notifications):
+    press(main.run_button)
+    main.step.value = 0.06  # while the worker reads the scan at the file's step
+    wait_idle(main.runner)
+    assert "polarization" not in viewer.layers and "inference" not in main.session.maps
+    assert [m for s, m in notifications if s == "info" and "calibration changed" in m]
+    assert not [m for s, m in notifications if s == "error"]
+
+
 def test_the_scan_step_field_reaches_the_default_model(viewer, main, wait_idle, notifications):
     """The default model reads the scan at the step in the field; cleared, it estimates the
     step from the lattice and says so; an impossible step is refused in the panel's words."""

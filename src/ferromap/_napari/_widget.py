@@ -351,9 +351,13 @@ class PolarizationWidget(ScrollDock):
             return run_predict(ds, name, device=device, symmetrize=symmetrize,
                                progress=progress, cancel=cancel)
 
-        self.runner.start("inference", job, self._show_maps)
+        self.runner.start("inference", job, lambda maps: self._show_maps(maps, ds))
 
-    def _show_maps(self, maps) -> None:
+    def _show_maps(self, maps, dataset) -> None:
+        if dataset is not self.session.dataset:  # another dataset, or a new calibration
+            notify_info("the data or its calibration changed during the run: its maps were "
+                        "not shown; run again")
+            return
         self.session.maps["inference"] = maps
         self.session.show_layers(prediction_layers(maps))
         estimate = maps.extra.get("scan_step_estimate")
