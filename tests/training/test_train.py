@@ -106,3 +106,18 @@ def test_held_out_groups_are_whole():
     assert len({(e.crystal.seed, e.crystal.thickness_cells, e.microscope, e.multislice)
                 for e in entries}) == 1
     assert bank_entry(28, MILD).crystal.seed != entries[0].crystal.seed
+
+
+def test_a_bank_group_that_splits_a_specimen_is_refused():
+    """Entries sharing a crystal must fall in one group, or the held-out group would share
+    crystals with the training set."""
+    from ferromap.training.synthesis import BankEntryData
+    from ferromap.training.train import check_bank_group
+
+    entries = [BankEntryData(np.zeros((1, 1, 2, 2), np.float32), i % 4, 0.25,
+                             f"entry-{i:04d}", 4000 + i // 4) for i in range(8)]
+    check_bank_group(entries, 4)
+    with pytest.raises(FerromapError, match="groups of 4, but bank_group is 1"):
+        check_bank_group(entries, 1)
+    with pytest.raises(FerromapError, match="set bank_group = 4"):
+        check_bank_group(entries, 3)

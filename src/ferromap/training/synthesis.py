@@ -142,6 +142,7 @@ class BankEntryData:
     label: int
     step_A: float
     name: str
+    specimen: int | None = None  # the crystal's seed: entries of one group share it
 
 
 def load_bank(folder: str | Path, indices=None) -> list[BankEntryData]:
@@ -160,8 +161,10 @@ def load_bank(folder: str | Path, indices=None) -> list[BankEntryData]:
     for p in paths:
         ds = open_4dstem(p)
         labels = read_label_map(p)
+        seed = ds.metadata.get("bank_entry", {}).get("crystal", {}).get("seed")
         out.append(BankEntryData(np.asarray(ds.data, np.float32), int(labels.flat[0]),
-                                 ds.calibration.scan_step_nm * 10, p.stem))
+                                 ds.calibration.scan_step_nm * 10, p.stem,
+                                 None if seed is None else int(seed)))
     return out
 
 

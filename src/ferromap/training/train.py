@@ -235,6 +235,32 @@ def held_out(index: int, every: int, group: int = 1) -> bool:
     return index % every >= every - 2
 
 
+def check_bank_group(entries, group: int) -> None:
+    """Refuse a ``bank_group`` that splits the entries of one specimen (the same crystal and
+    microscope, :class:`ferromap.simulate.bank.BankSpread`) across groups: its validation
+    group would share crystals with the training set.
+
+    Parameters
+    ----------
+    entries : list of BankEntryData
+        The bank's entries (those without a recorded specimen are not checked).
+    group : int
+        Consecutive entries per group (``TrainConfig.bank_group``).
+
+    Raises
+    ------
+    FerromapError
+    """
+    groups: dict[int, set[int]] = {}
+    for e in entries:
+        if e.specimen is not None:
+            groups.setdefault(e.specimen, set()).add(int(e.name.split("-")[1]) // max(group, 1))
+    if any(len(g) > 1 for g in groups.values()):
+        size = max(sum(e.specimen == s for e in entries) for s in groups)
+        raise FerromapError(f"the bank's entries share a crystal in groups of {size}, but "
+                            f"bank_group is {group}: set bank_group = {size}")
+
+
 class BankEntries:
     """The bank's entries, split once into training and validation (of every
     ``bank_val_every`` consecutive indices the last two are held out: the bank alternates its
@@ -248,6 +274,7 @@ class BankEntries:
         self.config = config
         self.every = max(3, config.bank_val_every)
         entries = load_bank(config.bank)
+        check_bank_group(entries, config.bank_group)
         self.val = [e for e in entries if self._held_out(e)]
         self.train = {e.name: e for e in entries if not self._held_out(e)}
         if not self.train or not self.val:
