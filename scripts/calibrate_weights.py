@@ -50,10 +50,7 @@ def scan_set_predictions(model, path: Path) -> tuple[Prediction, np.ndarray]:
         scan, geometry, _ = prepare(ds.subscan(rows, cols), model)
         preds.append(context_prediction(scan, model, geometry, calibrate=False)[0])
         truth.append(labels[rows, cols].ravel().astype(np.int64))
-    agreement = None if preds[0].agreement is None else \
-        np.concatenate([p.agreement for p in preds])
-    return Prediction(np.concatenate([p.probs for p in preds]),
-                      np.concatenate([p.distance for p in preds]), agreement), np.concatenate(truth)
+    return Prediction.concat(preds), np.concatenate(truth)
 
 
 def set_predictions(model_path: str, paths: list[Path]) -> dict:
@@ -80,10 +77,7 @@ def set_predictions(model_path: str, paths: list[Path]) -> dict:
 
 def fit_passes(rows: dict) -> tuple[float, dict, dict]:
     """Temperature, confidence regression and per-set in-sample ECE for one pass count."""
-    preds = [pred for pred, _ in rows.values()]
-    agreement = None if preds[0].agreement is None else np.concatenate([p.agreement for p in preds])
-    whole = Prediction(np.concatenate([p.probs for p in preds]),
-                       np.concatenate([p.distance for p in preds]), agreement)
+    whole = Prediction.concat([pred for pred, _ in rows.values()])
     temperature, spec = fit_calibration(whole, np.concatenate([y for _, y in rows.values()]))
     ece = {}
     for name, (pred, y) in rows.items():

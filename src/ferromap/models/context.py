@@ -26,7 +26,7 @@ from torch import nn
 
 from ferromap.classes import ClassSet
 from ferromap.core.features import RingHarmonics
-from ferromap.models.prediction import Prediction
+from ferromap.models.prediction import Prediction, probabilities
 from ferromap.models.symmetry import SymOp, usable_ops
 
 
@@ -246,17 +246,14 @@ def _predict_piece(net: ContextNet, fmap: np.ndarray, step_A: float, sampling_A:
         total = total + log_p
         votes.append(log_p.argmax(axis=-1))
     mean = from_model_grid((total / len(ops)).transpose(2, 0, 1), (rows, cols), step_A, sampling_A)
-    log_p = mean.reshape(len(mean), -1).T
-    probs = np.exp(log_p - log_p.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = probabilities(mean.reshape(len(mean), -1).T)
     agreement = None
     if len(ops) > 1:
         labels = np.stack([v.ravel() for v in votes])  # on the model grid
         fine = from_model_grid(np.mean(labels == np.argmax(total, -1).ravel(), axis=0)
                                .reshape(1, *total.shape[:2]), (rows, cols), step_A, sampling_A)
         agreement = fine.ravel().astype(np.float32)
-    return Prediction(probs.astype(np.float32), np.full(rows * cols, np.nan, np.float32),
-                      agreement)
+    return Prediction(probs, np.full(rows * cols, np.nan, np.float32), agreement)
 
 
 def predict_map_knn(knn, fmap: np.ndarray, step_A: float, sampling_A: float,

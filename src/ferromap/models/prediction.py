@@ -31,6 +31,17 @@ class Prediction:
     agreement: np.ndarray | None = None
     right: np.ndarray | None = None
 
+    @classmethod
+    def concat(cls, preds: list[Prediction]) -> Prediction:
+        """The predictions of several sets of patterns, one after the other (uncalibrated:
+        ``right`` is not kept)."""
+        if not preds:
+            raise ValueError("concat needs at least one Prediction")
+        agreement = None if any(p.agreement is None for p in preds) else \
+            np.concatenate([p.agreement for p in preds])
+        return cls(np.concatenate([p.probs for p in preds]),
+                   np.concatenate([p.distance for p in preds]), agreement)
+
     @property
     def labels(self) -> np.ndarray:
         """Most probable class per pattern."""
@@ -75,3 +86,10 @@ class Prediction:
         x = confidence_features(pred.probs, pred.distance, pred.agreement)
         right = apply_confidence(confidence, x).astype(np.float32)
         return Prediction(pred.probs, pred.distance, pred.agreement, right)
+
+
+def probabilities(log_p: np.ndarray) -> np.ndarray:
+    """Row-normalised probabilities ``(n, n_classes)`` float32 from (unnormalised)
+    log-probabilities, e.g. the mean over symmetry passes (a normalised geometric mean)."""
+    probs = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+    return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)

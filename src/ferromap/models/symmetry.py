@@ -27,7 +27,7 @@ import numpy as np
 
 from ferromap.classes import ClassSet
 from ferromap.errors import FerromapError
-from ferromap.models.prediction import Prediction
+from ferromap.models.prediction import Prediction, probabilities
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,7 @@ def symmetrized_predict(predict: Callable[[np.ndarray], Prediction], crops: np.n
         votes.append(mapped.argmax(axis=1))
         dist = dist + pred.distance
     log_p = log_p / len(ops)
-    probs = np.exp(log_p - log_p.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = probabilities(log_p)
     labels = probs.argmax(axis=1)
     agreement = np.mean([v == labels for v in votes], axis=0).astype(np.float32)
-    return Prediction(probs.astype(np.float32), (dist / len(ops)).astype(np.float32), agreement)
+    return Prediction(probs, (dist / len(ops)).astype(np.float32), agreement)

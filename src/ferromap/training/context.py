@@ -238,11 +238,13 @@ def train_context(config: TrainConfig, *, progress: Callable[[dict], None] | Non
               "bank_entries": {"train": len(train_entries), "validation": len(val_entries)},
               "nuisances": asdict(nuisances), "scan_geometry": asdict(geometry),
               "step_error": STEP_ERROR}
+    from ferromap.models.prediction import Prediction
+
     temperatures, confidence = {}, {}
     for sym in (False, True):
         model = LoadedModel(info, net, device, symmetrize=sym)
         preds = [model.predict_map(s.features, s.step_A, calibrate=False) for s in val]
-        pred = _concat(preds)
+        pred = Prediction.concat(preds)
         labels = np.concatenate([s.labels.ravel() for s in val])
         record[f"val_accuracy_{model.passes}_pass"] = float((pred.labels == labels).mean())
         record["val_accuracy"], record["n_val"] = record[f"val_accuracy_{model.passes}_pass"], \
@@ -314,9 +316,3 @@ def train_context_knn(config: TrainConfig, *, progress: Callable[[dict], None] |
     return model, info.training
 
 
-def _concat(preds):
-    from ferromap.models.prediction import Prediction
-
-    agreement = None if preds[0].agreement is None else np.concatenate([p.agreement for p in preds])
-    return Prediction(np.concatenate([p.probs for p in preds]),
-                      np.concatenate([p.distance for p in preds]), agreement)
