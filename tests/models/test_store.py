@@ -47,6 +47,26 @@ def test_pca_knn_round_trip(tmp_path):
     np.testing.assert_array_equal(load_model(path).predict(crops).probs, pk.predict(crops).probs)
 
 
+def test_a_scan_reading_pca_knn_is_checked_when_it_loads(tmp_path):
+    """A PCA + kNN model of scan statistics with an unreadable architecture is refused at
+    load, with the file named, not with a KeyError at predict time."""
+    from ferromap.core.features import RingHarmonics
+
+    rng = np.random.default_rng(0)
+    pk = PcaKnn.fit(rng.normal(size=(40, 4, 4)).astype(np.float32), np.arange(40) % 2, 2,
+                    n_components=3)
+    arch = {"reads": "scans", "features": RingHarmonics(size=64).to_dict(), "sampling_A": 0.33,
+            "window_px": 19, "scan_step_range_A": [0.15, 1.3], "lattice_A": 3.95}
+    path = save_model(tmp_path / "pk", pk, ModelInfo("pk", "pca-knn", KNN8, 64,
+                                                      architecture=arch))
+    assert load_model(path).reads_scans
+    for broken in ({**arch, "sampling_A": 0}, {k: v for k, v in arch.items()
+                                               if k != "scan_step_range_A"}):
+        save_model(path, pk, ModelInfo("pk", "pca-knn", KNN8, 64, architecture=broken))
+        with pytest.raises(ModelFileError, match="cannot read its scan architecture"):
+            load_model(path)
+
+
 def test_wrong_schema_and_version(tmp_path):
     path, _ = proto_model(tmp_path)
     meta = json.loads((path / "model.json").read_text())

@@ -352,6 +352,12 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
     if symmetrize is None:
         symmetrize = info.symmetrize_default
     if info.kind == "pca-knn":
+        if info.architecture.get("reads") == "scans":
+            try:
+                _check_scan_architecture(info.architecture)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ModelFileError(f"{path}/model.json: cannot read its scan architecture "
+                                     f"({type(exc).__name__}: {exc})") from None
         return LoadedModel(info, _load_pca_knn(path / "pca_knn.npz"), symmetrize=symmetrize)
     if info.kind not in KINDS:
         raise ModelFileError(f"{path}: unknown model kind {info.kind!r}")
@@ -391,15 +397,19 @@ def _load_torch(path: Path, info: ModelInfo):
     return net
 
 
-def _check_context_architecture(arch: dict) -> None:
-    """What a scan-context model reads, checked when it loads rather than when it predicts."""
+def _check_scan_architecture(arch: dict) -> None:
+    """What a model that reads scans reads (feature basis, sampling, steps), checked when it
+    loads rather than when it predicts."""
     from ferromap.core.features import RingHarmonics
 
     lo, hi = (float(v) for v in arch["scan_step_range_A"])
     if not (float(arch["sampling_A"]) > 0 and 0 < lo < hi):
         raise ValueError("sampling_A and scan_step_range_A must be positive")
-    if RingHarmonics.from_dict(arch["features"]).n_features != int(arch["n_features"]):
+    basis = RingHarmonics.from_dict(arch["features"])
+    if "n_features" in arch and basis.n_features != int(arch["n_features"]):
         raise ValueError("the feature basis does not match n_features")
+    if "window_px" in arch and not int(arch["window_px"]) > 0:
+        raise ValueError("window_px must be positive")
 
 
 def _load_context(path: Path, info: ModelInfo):
@@ -412,7 +422,7 @@ def _load_context(path: Path, info: ModelInfo):
     try:
         net = ContextNet(int(arch["n_features"]), len(info.classes), int(arch["width"]),
                          tuple(int(d) for d in arch["dilations"]))
-        _check_context_architecture(arch)
+        _check_scan_architecture(arch)
         net.load_state_dict(load_file(str(path)), strict=True)
     except (SafetensorError, OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path}: cannot load the weights ({str(exc).splitlines()[0]})") \
