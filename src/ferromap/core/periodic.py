@@ -263,8 +263,25 @@ def square_cell(g: np.ndarray, mismatch: float, max_turn_deg: float) -> float | 
     """The period, in positions, of the square cell along the scan axes that the reciprocal
     pair ``g`` ``(2, 2)`` describes, or ``None`` when it is not one: the two periods differ
     by more than ``mismatch`` of the longer, a vector is turned more than ``max_turn_deg``
-    from its axis, or both lie along the same axis."""
+    from its axis, or both lie along the same axis.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        ``(2, 2)`` reciprocal vectors in cycles per scan position, ``(row, col)`` each.
+    mismatch : float
+        Largest relative difference of the two periods.
+    max_turn_deg : float
+        Largest angle of a vector to its scan axis.
+
+    Returns
+    -------
+    float or None
+        The mean period in positions.
+    """
     g = np.asarray(g, dtype=np.float64)
+    if g.shape != (2, 2) or not np.all(np.linalg.norm(g, axis=1) > 0):
+        raise ValueError(f"g must be two non-zero (row, col) vectors, got {g.tolist()}")
     periods = 1.0 / np.linalg.norm(g, axis=1)
     axes = np.abs(g).argmax(axis=1)
     turned = np.abs(g).min(axis=1) / np.abs(g).max(axis=1)  # tan of the angle to its axis
