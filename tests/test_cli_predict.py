@@ -146,6 +146,8 @@ def _boracite(tmp_path):
     (lambda p: "sample:single-ru", ["--model", "/nonexistent/model"], "not a ferromap model"),
     *[(lambda p: "sample:single-ru", ["--scan-step-nm", v], "--scan-step-nm must be a positive")
       for v in ("-1", "0", "nan", "inf", "1e400")],
+    *[(lambda p: "sample:single-ru", [flag, "0"], f"{flag} must be a positive")
+      for flag in ("--mrad-per-px", "--semiangle")],
 ])
 def test_bad_input_is_one_line(tmp_path, make, args, message):
     res = run(make(tmp_path), "--out", tmp_path / "out", "--quiet", *args)
@@ -154,6 +156,18 @@ def test_bad_input_is_one_line(tmp_path, make, args, message):
     assert len(lines) == 1 and message in lines[0], res.stderr
     assert "Traceback" not in res.stderr
     assert not any((tmp_path / "out").glob("*"))  # nothing written
+
+
+def test_a_real_map_without_an_informative_position_claims_no_class(tmp_path, realdata):
+    """A real Merlin frame stack the per-pattern model cannot read: every position is
+    low-information, and the summary says so instead of naming a majority class."""
+    res = run(realdata / "merlin/Single_9_Frame_CounterDepth_12_Rows_256.mib", "--scan-shape",
+              3, 3, "--model", "conv-proto", "--out", tmp_path, "--quiet")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n_low_information"] == 9 and summary["n_informative"] == 0
+    assert summary["majority_class"] is None and not summary["has_majority"]
+    assert summary["description"] in res.stdout and "no informative" in summary["description"]
 
 
 def test_cuda_without_cuda_is_one_line(tmp_path):

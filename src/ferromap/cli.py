@@ -48,13 +48,14 @@ def _open(args):
         from ferromap.data import sample_path
 
         path = sample_path(path.removeprefix("sample:"))
+    for flag in ("--mrad-per-px", "--scan-step-nm", "--semiangle"):  # given means used
+        value = getattr(args, flag[2:].replace("-", "_"), None)
+        if value is not None and not 0 < value < math.inf:
+            raise FerromapError(f"{flag} must be a positive number, got {value}")
     ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=dataset)
-    if getattr(args, "mrad_per_px", None):
+    if getattr(args, "mrad_per_px", None) is not None:
         ds = ds.with_calibration(mrad_per_px=args.mrad_per_px, mrad_per_px_source="user")
     if getattr(args, "scan_step_nm", None) is not None:
-        if not 0 < args.scan_step_nm < math.inf:
-            raise FerromapError(f"--scan-step-nm must be a positive number, got "
-                                f"{args.scan_step_nm}")
         ds = ds.with_calibration(scan_step_nm=args.scan_step_nm)
     return ds
 

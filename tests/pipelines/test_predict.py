@@ -134,6 +134,18 @@ def test_summary_reports_domains_when_no_class_holds_the_map(half_mu_maps):
         left["n_positions"] * 0.05**2, rel=0.02)
 
 
+def test_a_map_without_an_informative_position_claims_no_majority(half_mu_maps):
+    from dataclasses import replace
+
+    blind = replace(half_mu_maps, low_info=np.ones_like(half_mu_maps.low_info))
+    s = blind.summary()
+    assert s["majority_class"] is None and not s["has_majority"] and s["n_informative"] == 0
+    assert set(s["class_fractions"].values()) == {0.0} and s["domains"] == []
+    assert s["description"] == "no informative position: all 42 are low-information"
+    assert s["majority_class_all_positions"] in ("MU", "RM")  # what the map itself shows
+    assert half_mu_maps.summary()["n_informative"] == 41
+
+
 def test_a_context_model_reads_the_features_of_every_position(disk_dataset,
                                                               small_context_model):
     """The context model's map is its prediction on the streamed feature map (computed as a

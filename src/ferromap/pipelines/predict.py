@@ -74,22 +74,24 @@ class PolarizationMaps:
         return self.geometry.global_com
 
     def informative(self) -> np.ndarray:
-        """Classified positions outside the low-information mask (all classified ones when
-        every position is low-information)."""
-        sel = self.labels != NOT_CLASSIFIED
-        return sel & ~self.low_info if (sel & ~self.low_info).any() else sel
+        """Classified positions outside the low-information mask (none when every position
+        is low-information: such a map has no majority and no domains)."""
+        return (self.labels != NOT_CLASSIFIED) & ~self.low_info
 
     def class_fractions(self, informative_only: bool = True) -> dict[str, float]:
-        """Fraction of (informative) classified positions per class."""
+        """Fraction of (informative) classified positions per class (all 0 when there are
+        none)."""
         sel = self.informative() if informative_only else self.labels != NOT_CLASSIFIED
         counts = np.bincount(self.labels[sel], minlength=len(self.classes))[: len(self.classes)]
         total = max(int(counts.sum()), 1)
         return {name: float(c) / total for name, c in zip(self.classes.names, counts)}
 
-    def majority_class(self, informative_only: bool = True) -> str:
-        """The most frequent class (over informative positions by default)."""
+    def majority_class(self, informative_only: bool = True) -> str | None:
+        """The most frequent class (over informative positions by default); None when there
+        is no position to count."""
         fractions = self.class_fractions(informative_only)
-        return max(fractions, key=fractions.get)
+        name = max(fractions, key=fractions.get)
+        return name if fractions[name] > 0 else None
 
     def domains(self):
         """Connected single-class regions (:func:`ferromap.pipelines.domains.find_domains`)."""
@@ -98,6 +100,9 @@ class PolarizationMaps:
 
     def title(self) -> str:
         """One line: the majority class if one holds the map, else its domains."""
+        if not self.informative().any():
+            return (f"no informative position: all {int(self.low_info.sum())} are "
+                    "low-information" if self.low_info.any() else "no position classified")
         return describe(self.class_fractions(), self.domains())
 
     def summary(self) -> dict:
@@ -109,6 +114,7 @@ class PolarizationMaps:
             "majority_class": self.majority_class(),
             "majority_fraction": round(top, 4),
             "has_majority": bool(top > MAJORITY),
+            "n_informative": int(self.informative().sum()),
             "class_fractions": fractions,
             "majority_class_all_positions": self.majority_class(informative_only=False),
             "class_fractions_all_positions": self.class_fractions(informative_only=False),

@@ -97,9 +97,10 @@ def score(results, classes) -> Evaluation:
         keep = truth != NOT_CLASSIFIED
         t, p = truth[keep], maps.labels[keep]
         true = int(np.bincount(t).argmax())
-        pred = classes.index(maps.majority_class())
-        majority.append((classes.names[true], classes.names[pred]))
-        correct += int(pred == true)
+        # a scan without an informative position is scored on what its map shows
+        pred = maps.majority_class() or maps.majority_class(informative_only=False)
+        majority.append((classes.names[true], pred or "none"))
+        correct += int(pred == classes.names[true])
         truth_all.append(t)
         pred_all.append(p)
         conf_all.append(maps.confidence[keep])
