@@ -35,3 +35,20 @@ def test_mode_filter_ignores_invalid_positions():
     valid = np.ones((3, 3), bool)
     valid[2] = False
     assert mode_filter(lab, valid, 3, 1)[1, 1] == 1
+
+
+def test_mode_filter_ties_favour_no_class():
+    """On a map of random labels, ties neither become the first class nor any other: each
+    class keeps about its share, and RM (index 0) is found no more often than the rest."""
+    rng = np.random.default_rng(0)
+    found = np.zeros(8)
+    for _ in range(20):
+        lab = rng.integers(0, 8, (32, 48)).astype(np.uint8)
+        smooth = mode_filter(lab, np.ones(lab.shape, bool), 8, 1)
+        found += np.bincount(smooth[smooth < 8], minlength=8)
+    assert found[0] < 1.2 * np.median(found) and found.min() > 0.8 * np.median(found)
+    every = np.ones((3, 3), bool)
+    tie = np.array([[0, 0, 2], [0, 1, 2], [1, 2, 1]], np.uint8)  # 3 each, the centre RU
+    assert mode_filter(tie, every, 3, 1)[1, 1] == 1  # its own label
+    tie[1, 1] = 3  # 3 RM, 3 MU, 2 RU and the centre LU: no class wins
+    assert mode_filter(tie, every, 4, 1)[1, 1] == 255

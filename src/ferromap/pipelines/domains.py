@@ -40,18 +40,23 @@ class Domain:
 
 
 def mode_filter(labels: np.ndarray, valid: np.ndarray, n_classes: int, radius: int) -> np.ndarray:
-    """Most common valid label in each ``(2r+1)²`` window (the position included); 255 where
-    the window holds no valid label."""
+    """Most common valid label in each ``(2r+1)²`` window (the position included).
+
+    A tie goes to the position's own label when it is one of the tied classes; any other
+    tie, and a window without a valid label, gives 255, so no class is favoured.
+    """
     rows, cols = labels.shape
     pad = np.zeros((rows + 2 * radius, cols + 2 * radius, n_classes), np.int32)
     idx = np.nonzero(valid)
-    pad[idx[0] + radius, idx[1] + radius, labels[idx]] = 1
+    pad[idx[0] + radius, idx[1] + radius, labels[idx]] = 2
     counts = np.zeros((rows, cols, n_classes), np.int32)
     for dr in range(2 * radius + 1):
         for dc in range(2 * radius + 1):
             counts += pad[dr : dr + rows, dc : dc + cols]
-    out = counts.argmax(axis=2).astype(np.uint8)
-    return np.where(counts.max(axis=2) > 0, out, NOT_CLASSIFIED).astype(np.uint8)
+    counts[idx[0], idx[1], labels[idx]] += 1  # the position's own vote breaks its ties
+    top = counts.max(axis=2)
+    decided = (top > 0) & ((counts == top[..., None]).sum(axis=2) == 1)
+    return np.where(decided, counts.argmax(axis=2), NOT_CLASSIFIED).astype(np.uint8)
 
 
 def find_domains(
