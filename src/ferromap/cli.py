@@ -149,29 +149,28 @@ def _rms(text: str) -> tuple[tuple[str, float], ...]:
 def cmd_simulate(args) -> int:
     """Simulate a KNN data set with abTEM and save it with labels and calibration."""
     try:
-        from ferromap.simulate.recipes import simulate_recipe, simulate_two_domain
+        from ferromap.simulate.recipes import simulate_recipe
     except ImportError as exc:
         raise FerromapError(f"simulation needs the simulate extra (pip install "
                             f"'ferromap[simulate]'): {exc}") from None
-    from ferromap.classes import KNN8
     from ferromap.io.dataset import Calibration
     from ferromap.io.save import save_4dstem
+    from ferromap.simulate.domains import halves
 
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FerromapError(f"{out} exists", cli_hint="pass --force to replace it")
     progress = StderrProgress("simulating", not args.quiet)
-    if args.domains:
-        for d in args.domains:
-            KNN8.index(d)
-        data, labels, meta = simulate_two_domain(*args.domains, scan=tuple(args.scan or (32, 48)),
-                                                 thickness_nm=args.thickness_nm or 20.0,
-                                                 dose=args.dose, seed=args.seed or 0,
-                                                 progress=progress)
-    else:
-        recipe = _recipe_from_args(args)
-        data, labels, meta = simulate_recipe(recipe, progress=progress)
-        meta["scan_rows"] = recipe.scan[0]
+    layout = None
+    if args.domains:  # every other option applies as to a recipe
+        if args.directions:
+            raise FerromapError("give --domains or --directions, not both")
+        args.directions = ",".join(args.domains)
+        args.scan = args.scan or (32, 48)
+        layout = halves(tuple(args.scan), 0, 1)
+    recipe = _recipe_from_args(args)
+    data, labels, meta = simulate_recipe(recipe, progress=progress, layout=layout)
+    meta["scan_rows"] = recipe.scan[0]
     cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0,
                       semiangle_mrad=meta.get("microscope", {}).get("semiangle_mrad"))
     save_4dstem(out, data, calibration=cal, labels=labels, metadata=meta)
@@ -405,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output(p, "destination .zarr folder or .npy file")
     p.add_argument("--recipe", help="a named data set (train-20nm, test-20nm, suite-experiment, ...)")
     p.add_argument("--domains", nargs=2, metavar=("LEFT", "RIGHT"),
-                   help="two-domain map with a vertical wall, e.g. MU RM")
+                   help="one scan of two domains split by a vertical wall, e.g. MU RM "
+                        "(default --scan 32 48; every other option applies)")
     _add_simulate_options(p)
     p.set_defaults(func=cmd_simulate)
 

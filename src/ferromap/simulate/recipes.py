@@ -232,6 +232,7 @@ def vacancy_scan_position(recipe: Recipe) -> tuple[float, float]:
 def simulate_recipe(
     recipe: Recipe,
     progress: Callable[[int, int], None] | None = None,
+    layout: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Simulate a recipe.
 
@@ -241,15 +242,27 @@ def simulate_recipe(
         What to simulate (its microscope and multislice settings included).
     progress : callable, optional
         ``progress(done, total)`` in positions.
+    layout : numpy.ndarray, optional
+        ``recipe.scan``-shaped map of indices into ``recipe.directions``: one scan whose
+        position ``(r, c)`` shows direction ``directions[layout[r, c]]`` (domains with walls
+        of any shape), instead of one scan per direction. The detector effects then apply
+        to that one scan.
 
     Returns
     -------
     data : numpy.ndarray
-        ``(len(directions) * rows, cols, k, k)``: uint16 with a dose, float32 without.
+        ``(len(directions) * rows, cols, k, k)`` (``(rows, cols, k, k)`` with a layout):
+        uint16 with a dose, float32 without.
     labels : numpy.ndarray
-        ``(len(directions) * rows, cols)`` uint8 class indices.
+        ``(len(directions) * rows, cols)`` (``(rows, cols)``) uint8 class indices.
     metadata : dict
     """
+    if layout is not None:
+        layout = np.asarray(layout)
+        if layout.shape != tuple(recipe.scan) or not np.issubdtype(layout.dtype, np.integer) \
+                or layout.min() < 0 or layout.max() >= len(recipe.directions):
+            raise ValueError(f"layout must be a {tuple(recipe.scan)} map of indices 0.."
+                             f"{len(recipe.directions) - 1} into the recipe's directions")
     blocks, labels, meta = [], [], {}
     for i, direction in enumerate(recipe.directions):
         def report(done, n, i=i):  # n: positions × multislice runs of one direction
@@ -261,6 +274,10 @@ def simulate_recipe(
         blocks.append(sim.data)
         labels.append(np.full(recipe.scan, KNN8.index(direction), np.uint8))
         meta = sim.metadata
+    if layout is not None:
+        index = np.array([KNN8.index(d) for d in recipe.directions], np.uint8)
+        blocks, labels = [compose(blocks, layout)], [index[layout]]
+        meta = {**meta, "domains": list(recipe.directions)}
     data = np.concatenate(blocks)
     data = recipe.add_noise(data)
     meta = {**meta, "recipe": recipe.name, "classes": KNN8.to_dict(), "dose": recipe.dose,
