@@ -157,3 +157,12 @@ def test_distributed_client_gives_identical_buffers():
     for name in local:
         np.testing.assert_allclose(remote[name], local[name], rtol=1e-6)
     assert seen[-1] == 1.0
+
+
+def test_runs_cover_every_item_once():
+    from ferromap.core.stream import runs
+
+    assert [(s.start, s.stop) for s in runs(1100, 512)] == [(0, 512), (512, 1024), (1024, 1100)]
+    assert list(runs(0)) == []
+    with pytest.raises(ValueError, match="size >= 1"):
+        runs(5, 0)

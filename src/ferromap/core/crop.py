@@ -22,9 +22,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ferromap.core.stream import RUN_PATTERNS, runs
+
 #: How far a window may reach beyond the frame, as a fraction of its width, before it is
 #: clamped (5 px for a 64-px window).
 MAX_OVERHANG = 0.08
+
+
+def _host_runs(crop, block, centres: np.ndarray, size: int) -> np.ndarray:
+    """``crop(patterns, centres)`` over runs of :data:`~ferromap.core.stream.RUN_PATTERNS`
+    patterns, into one ``(n, size, size)`` float32 array: a crop's index and weight
+    temporaries take about 130 kB a pattern, too much for a whole block of thousands (a GPU
+    namespace takes the block whole)."""
+    out = np.empty((len(centres), size, size), np.float32)
+    for part in runs(len(centres)):
+        out[part] = crop(block[part], centres[part])
+    return out
 
 
 def overhang_px(span: float) -> float:
@@ -130,6 +143,10 @@ def extract_crops(
     centres = np.asarray(centres, dtype=np.float64)
     if centres.shape != (n, 2):
         raise ValueError(f"centres must be ({n}, 2), got {centres.shape}")
+    if xp is np and n > RUN_PATTERNS:
+        return _host_runs(lambda b, c: extract_crops(b, c, span, size,
+                                                     source_index=source_index),
+                          block, centres, size)
     c = clamp_centres(centres, span, size, (kr, kc))
     s = span / size
     width = int(np.ceil(span)) + 2
@@ -172,5 +189,9 @@ def model_input(block, centres: np.ndarray, span: float, size: int, *,
     array
         ``(n, size, size)`` float32 in [0, 1], of the namespace ``xp``.
     """
+    if xp is np and len(centres) > RUN_PATTERNS:
+        return _host_runs(lambda b, c: model_input(b, c, span, size,
+                                                   source_index=source_index),
+                          block, np.asarray(centres), size)
     crops = extract_crops(block, centres, span, size, source_index=source_index, xp=xp)
     return minmax_normalize(crops, xp)

@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, check_4d, run
+from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, check_4d, run, runs
 
 #: A Fourier peak must be this many times the median power to count as a lattice.
 MIN_PEAK_CONTRAST = 25.0
@@ -145,10 +145,14 @@ class PhaseSums(Kernel):
         self.buffers = (Buffer("sums", (n_bins, n_px), "sum", "float64"),)
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
-        flat = block.reshape(-1, block.shape[2] * block.shape[3]).astype(np.float64)
-        onehot = np.zeros((len(flat), self.n_bins))
-        onehot[np.arange(len(flat)), self.phase[where].ravel()] = 1.0
-        return {"sums": onehot.T @ flat}
+        flat = block.reshape(-1, block.shape[2] * block.shape[3])
+        phase = self.phase[where].ravel()
+        sums = np.zeros((self.n_bins, flat.shape[1]))
+        for part in runs(len(flat)):  # float64 copies of a few hundred patterns at a time
+            onehot = np.zeros((part.stop - part.start, self.n_bins))
+            onehot[np.arange(len(onehot)), phase[part]] = 1.0
+            sums += onehot.T @ flat[part].astype(np.float64)
+        return {"sums": sums}
 
 
 class PhaseChi2(Kernel):
@@ -158,12 +162,17 @@ class PhaseChi2(Kernel):
 
     def __init__(self, phase: np.ndarray, mean: np.ndarray):
         self.phase, self.mean = phase, mean
+        self.weight = 1.0 / (mean + 1e-3 * mean.mean(axis=-1, keepdims=True) + 1e-12)
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
-        flat = block.reshape(block.shape[0], block.shape[1], -1).astype(np.float64)
-        ref = self.mean[self.phase[where]]
-        weight = 1.0 / (ref + 1e-3 * ref.mean(axis=-1, keepdims=True) + 1e-12)
-        return {"chi2": (((flat - ref) ** 2) * weight).sum(axis=-1)}
+        r, c = block.shape[:2]
+        flat, phase = block.reshape(r * c, -1), self.phase[where].ravel()
+        chi2 = np.empty(r * c)
+        for part in runs(r * c):  # float64 copies of a few hundred patterns at a time
+            k = phase[part]
+            chi2[part] = (((flat[part].astype(np.float64) - self.mean[k]) ** 2)
+                         * self.weight[k]).sum(axis=-1)
+        return {"chi2": chi2.reshape(r, c)}
 
 
 def periodic_residual(

@@ -28,6 +28,16 @@ from ferromap.errors import Cancelled
 ProgressCallback = Callable[[int, int], None]
 Where = tuple[slice, slice]
 TARGET_CHUNK_BYTES = 32 * 2**20
+#: Patterns a kernel works on at a time inside a block (a 32 MiB block holds thousands):
+#: its float64 and index temporaries then stay at tens of MB per thread.
+RUN_PATTERNS = 512
+
+
+def runs(n: int, size: int = RUN_PATTERNS) -> Iterator[slice]:
+    """Slices of at most ``size`` consecutive items covering ``range(n)``."""
+    if n < 0 or size < 1:
+        raise ValueError(f"need n >= 0 and size >= 1, got {n}, {size}")
+    return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
 
 @dataclass(frozen=True)

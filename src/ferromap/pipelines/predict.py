@@ -23,8 +23,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ferromap.classes import NOT_CLASSIFIED, ClassSet
+from ferromap.core.crop import model_input
 from ferromap.core.geometry import CropGeometry, geometry_from_moments, plan_detector, sample_patterns
-from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, linear_statistics, run
+from ferromap.core.stream import (
+    RUN_PATTERNS,
+    Buffer,
+    Kernel,
+    ProgressCallback,
+    Where,
+    linear_statistics,
+    run,
+    runs,
+)
 from ferromap.errors import FerromapError
 from ferromap.io.dataset import Dataset4D
 from ferromap.pipelines.anomaly import AnomalySettings, anomaly_score, low_information_mask
@@ -159,10 +169,19 @@ class PredictKernel(Kernel):
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
-        pred = self.model.predict(self.geometry.crops(block, where, self.xp or np))
+        g, parts = self.geometry, []
+        flat, centres = block.reshape(r * c, *block.shape[2:]), g.centres[where].reshape(-1, 2)
+        # on the host, a few hundred patterns at a time (their crops, the symmetry copies and
+        # the model's buffers stay small); a GPU takes the block whole
+        for part in runs(r * c, RUN_PATTERNS if self.xp is None else r * c):
+            pred = self.model.predict(model_input(flat[part], centres[part], g.span, g.size,
+                                                  source_index=g.source_index,
+                                                  xp=self.xp or np))
+            parts.append((pred.probs, pred.distance, pred.confidence))
         _release_free_memory()
-        return {"probs": pred.probs.reshape(r, c, -1), "distance": pred.distance.reshape(r, c),
-                "confidence": pred.confidence.reshape(r, c)}
+        probs, distance, confidence = (np.concatenate(a) for a in zip(*parts))
+        return {"probs": probs.reshape(r, c, -1), "distance": distance.reshape(r, c),
+                "confidence": confidence.reshape(r, c)}
 
 
 def kernel_namespace(model, scheduler=None):
