@@ -46,6 +46,17 @@ def _com_rows(com: dict | None, memory: dict | None) -> list[str]:
     return rows
 
 
+def _predict_memory_rows(memory: dict | None) -> list[str]:
+    if memory is None:
+        return ["| `ferromap predict` peak memory | not measured by the current script | | "
+                "`bench_memory.py --command predict` |"]
+    return [f"| `ferromap predict` peak memory ({memory['model']}), {memory['dataset']} | "
+            f"**{memory['peak_anonymous_GiB']} GiB** of the process's own memory; "
+            f"{memory['peak_rss_GiB']} GiB RSS, which also counts the file's page-cache pages "
+            f"it has read | {memory['import_only_rss_GiB']} GiB for importing ferromap alone | "
+            f"`bench_memory.py --command predict`, {memory['date']} |"]
+
+
 def _inference_rows(inf: dict | None) -> list[str]:
     if inf is None:
         return ["| `ferromap predict`, whole process | not measured by the current script | | "
@@ -208,6 +219,7 @@ def performance_table() -> str:
     lines = ["| what | measured | reference (same run) | benchmark |", "|---|---|---|---|"]
     lines += _com_rows(_load("com_throughput", "ferromap_com_process_s"), _load("com_memory"))
     lines += _inference_rows(_load("inference", "default_model"))
+    lines += _predict_memory_rows(_load("predict_memory", "peak_anonymous_GiB"))
     lines += _other_rows(_load("click_latency", "detector_exact_s"), _load("distributed"),
                          _load("gpu_check"))
     machine = (_load("com_memory") or {}).get("machine", "this machine")

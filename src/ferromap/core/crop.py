@@ -22,22 +22,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ferromap.core.stream import RUN_PATTERNS, runs
+from ferromap.core.stream import run_length, runs
 
 #: How far a window may reach beyond the frame, as a fraction of its width, before it is
 #: clamped (5 px for a 64-px window).
 MAX_OVERHANG = 0.08
 
 
-def _host_runs(crop, block, centres: np.ndarray, size: int) -> np.ndarray:
-    """``crop(patterns, centres)`` over runs of :data:`~ferromap.core.stream.RUN_PATTERNS`
-    patterns, into one ``(n, size, size)`` float32 array: a crop's index and weight
-    temporaries take about 130 kB a pattern, too much for a whole block of thousands (a GPU
-    namespace takes the block whole)."""
+def _host_runs(crop, block, centres: np.ndarray, size: int, length: int) -> np.ndarray:
+    """``crop(patterns, centres)`` over runs of ``length`` patterns, into one
+    ``(n, size, size)`` float32 array."""
     out = np.empty((len(centres), size, size), np.float32)
-    for part in runs(len(centres)):
+    for part in runs(len(centres), length):
         out[part] = crop(block[part], centres[part])
     return out
+
+
+def _run_length(span: float) -> int:
+    """Patterns cropped at a time on the host: a crop's pixel indices take 8 bytes for each
+    detector pixel its window reads (35 kB a pattern for a 66-px window, 0.5 MB for 256 px),
+    too much for a whole block of thousands (a GPU namespace takes the block whole)."""
+    width = int(np.ceil(span)) + 2
+    return run_length(8 * width * width)
 
 
 def overhang_px(span: float) -> float:
@@ -143,10 +149,10 @@ def extract_crops(
     centres = np.asarray(centres, dtype=np.float64)
     if centres.shape != (n, 2):
         raise ValueError(f"centres must be ({n}, 2), got {centres.shape}")
-    if xp is np and n > RUN_PATTERNS:
+    if xp is np and n > _run_length(span):
         return _host_runs(lambda b, c: extract_crops(b, c, span, size,
                                                      source_index=source_index),
-                          block, centres, size)
+                          block, centres, size, _run_length(span))
     c = clamp_centres(centres, span, size, (kr, kc))
     s = span / size
     width = int(np.ceil(span)) + 2
@@ -189,9 +195,9 @@ def model_input(block, centres: np.ndarray, span: float, size: int, *,
     array
         ``(n, size, size)`` float32 in [0, 1], of the namespace ``xp``.
     """
-    if xp is np and len(centres) > RUN_PATTERNS:
+    if xp is np and len(centres) > _run_length(span):
         return _host_runs(lambda b, c: model_input(b, c, span, size,
                                                    source_index=source_index),
-                          block, np.asarray(centres), size)
+                          block, np.asarray(centres), size, _run_length(span))
     crops = extract_crops(block, centres, span, size, source_index=source_index, xp=xp)
     return minmax_normalize(crops, xp)

@@ -18,7 +18,16 @@ import threading
 
 import numpy as np
 
-from ferromap.core.stream import Buffer, Kernel, ProgressCallback, Where, check_4d, run, runs
+from ferromap.core.stream import (
+    Buffer,
+    Kernel,
+    ProgressCallback,
+    Where,
+    check_4d,
+    run,
+    run_length,
+    runs,
+)
 
 #: A Fourier peak must be this many times the median power to count as a lattice.
 MIN_PEAK_CONTRAST = 25.0
@@ -148,7 +157,7 @@ class PhaseSums(Kernel):
         flat = block.reshape(-1, block.shape[2] * block.shape[3])
         phase = self.phase[where].ravel()
         sums = np.zeros((self.n_bins, flat.shape[1]))
-        for part in runs(len(flat)):  # float64 copies of a few hundred patterns at a time
+        for part in runs(len(flat), run_length(8 * flat.shape[1])):  # a few MB of float64
             onehot = np.zeros((part.stop - part.start, self.n_bins))
             onehot[np.arange(len(onehot)), phase[part]] = 1.0
             sums += onehot.T @ flat[part].astype(np.float64)
@@ -168,7 +177,7 @@ class PhaseChi2(Kernel):
         r, c = block.shape[:2]
         flat, phase = block.reshape(r * c, -1), self.phase[where].ravel()
         chi2 = np.empty(r * c)
-        for part in runs(r * c):  # float64 copies of a few hundred patterns at a time
+        for part in runs(r * c, run_length(8 * flat.shape[1])):  # a few MB of float64
             k = phase[part]
             chi2[part] = (((flat[part].astype(np.float64) - self.mean[k]) ** 2)
                          * self.weight[k]).sum(axis=-1)

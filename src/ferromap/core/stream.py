@@ -28,9 +28,12 @@ from ferromap.errors import Cancelled
 ProgressCallback = Callable[[int, int], None]
 Where = tuple[slice, slice]
 TARGET_CHUNK_BYTES = 32 * 2**20
-#: Patterns a kernel works on at a time inside a block (a 32 MiB block holds thousands):
-#: its float64 and index temporaries then stay at tens of MB per thread.
+#: Patterns a model reads at a time inside a block (a 32 MiB block holds thousands of small
+#: patterns): their crops, symmetry copies and the model's buffers stay small.
 RUN_PATTERNS = 512
+#: Bytes of one float64 or index temporary a kernel makes at a time inside a block (it makes
+#: a few), whatever the size of the block and of the patterns.
+RUN_BYTES = 8 * 2**20
 
 
 def runs(n: int, size: int = RUN_PATTERNS) -> Iterator[slice]:
@@ -38,6 +41,11 @@ def runs(n: int, size: int = RUN_PATTERNS) -> Iterator[slice]:
     if n < 0 or size < 1:
         raise ValueError(f"need n >= 0 and size >= 1, got {n}, {size}")
     return (slice(i, min(i + size, n)) for i in range(0, n, size))
+
+
+def run_length(bytes_per_item: int, budget: int = RUN_BYTES) -> int:
+    """Items per run when each makes a temporary of ``bytes_per_item`` (at least 1)."""
+    return max(1, int(budget) // max(1, int(bytes_per_item)))
 
 
 @dataclass(frozen=True)
