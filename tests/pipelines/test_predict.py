@@ -227,3 +227,20 @@ def test_kernels_on_a_torch_device_give_the_host_maps(name, symmetrize):
     np.testing.assert_allclose(device.geometry.com, host.geometry.com, rtol=1e-6, atol=1e-6)
     assert (device.labels == host.labels).mean() > 0.999
     np.testing.assert_allclose(device.probs, host.probs, atol=1e-3)
+
+
+def test_the_python_entry_points_say_what_to_pass():
+    from ferromap.io import Calibration
+    from ferromap.models import load_model
+    from ferromap.pipelines.com import compute_com_maps
+    from ferromap.pipelines.predict import run_predict
+
+    array = np.zeros((2, 2, 16, 16), np.float32)
+    for call in (lambda: run_predict(array), lambda: run_predict("data.npy"),
+                 lambda: compute_com_maps(array)):
+        with pytest.raises(TypeError, match="must be a ferromap Dataset4D.*open_4dstem"):
+            call()
+    with pytest.raises(FerromapError, match="unknown precision 'int8'"):
+        load_model("pca-knn", precision="int8")  # a model that has no precision to set
+    with pytest.raises(TypeError, match="mrad_per_px must be a number"):
+        Calibration(mrad_per_px="3")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,6 +65,8 @@ class Calibration:
     def __post_init__(self) -> None:
         for name in ("mrad_per_px", "scan_step_nm", "energy_kev", "semiangle_mrad"):
             value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
+                raise TypeError(f"{name} must be a number or None, got {value!r}")
             if value is not None and not 0 < value < math.inf:
                 raise ValueError(f"{name} must be positive and finite, or unknown (None), got "
                                  f"{value}")
@@ -87,6 +90,15 @@ class Calibration:
         names = ("mrad_per_px", "scan_step_nm", "energy_kev", "semiangle_mrad",
                  "mrad_per_px_source")
         return cls(**{k: d.get(k) for k in names})
+
+
+def check_dataset(dataset, name: str = "dataset") -> None:
+    """Raise a TypeError that says what to pass when ``dataset`` is not a :class:`Dataset4D`
+    (a numpy array or a path, say)."""
+    if not isinstance(dataset, Dataset4D):
+        raise TypeError(f"{name} must be a ferromap Dataset4D, got {type(dataset).__name__}: "
+                        "open a file with ferromap.io.open_4dstem(path), or wrap a 4-D array "
+                        "with ferromap.io.Dataset4D(array, Calibration(...))")
 
 
 class _DaskOnFirstUse:

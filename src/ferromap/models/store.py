@@ -345,7 +345,11 @@ def load_model(name_or_path: str | Path, device: str = "auto", precision: str = 
     ModelFileError
         Missing, foreign, truncated or wrong-schema files. Nothing in the file is executed:
         weights are safetensors, PCA+kNN arrays are read with ``allow_pickle=False``.
+    FerromapError
+        An unknown precision (whatever the model).
     """
+    if precision not in PRECISIONS:
+        raise FerromapError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     path = shipped_model_path(str(name_or_path)) if str(name_or_path) in SHIPPED \
         else Path(name_or_path)
     info = read_model_info(name_or_path)

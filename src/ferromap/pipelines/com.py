@@ -18,7 +18,7 @@ from ferromap.core.rotation import RotationEstimate, estimate_rotation
 from ferromap.core.shift import com_shift, magnitude_angle, rotate_vectors
 from ferromap.core.stream import ProgressCallback, linear_statistics
 from ferromap.core.virtual import annulus_mask
-from ferromap.io.dataset import Dataset4D
+from ferromap.io.dataset import Dataset4D, check_dataset
 
 
 @dataclass
@@ -96,6 +96,7 @@ def compute_com_maps(
     -------
     ComMaps
     """
+    check_dataset(dataset)
     if reference not in ORDERS:
         raise ValueError(f"reference must be one of {', '.join(ORDERS)}, got {reference!r}")
     if rotation_deg != "auto" and not np.isfinite(float(rotation_deg)):

@@ -36,7 +36,7 @@ from ferromap.core.stream import (
     runs,
 )
 from ferromap.errors import FerromapError
-from ferromap.io.dataset import Dataset4D
+from ferromap.io.dataset import Dataset4D, check_dataset
 from ferromap.pipelines.anomaly import AnomalySettings, anomaly_score, low_information_mask
 from ferromap.pipelines.calibration import (
     CalibrationEstimate,
@@ -350,6 +350,7 @@ def predict_dataset(
     -------
     PolarizationMaps
     """
+    check_dataset(dataset)
     start = time.perf_counter()
     dataset, geometry, estimate = prepare(dataset, model, semiangle_mrad=semiangle_mrad,
                                           descan=descan, background=background,
@@ -488,6 +489,7 @@ def run_predict(
     """
     from ferromap.models.store import SHIPPED, load_model
 
+    check_dataset(dataset)  # before a model loads
     loaded = load_model(model or SHIPPED[0], device=device, precision=precision,
                         symmetrize=symmetrize)
     return predict_dataset(dataset, loaded, **kwargs)
