@@ -37,7 +37,7 @@ def test_reader_declines_and_never_raises(tmp_path, notifications):
     bad = tmp_path / "broken.npy"
     bad.write_bytes(b"not numpy")
     reader = get_reader(str(bad))
-    assert reader is not None and reader(str(bad)) == []
+    assert reader is not None and reader(str(bad)) == [(None,)]  # napari's "no layers"
     errors = [m for s, m in notifications if s == "error"]
     assert len(errors) == 1 and "not a valid .npy" in errors[0]
 
@@ -68,5 +68,5 @@ def test_reader_turns_unexpected_errors_into_notifications(tmp_path, notificatio
 
     monkeypatch.setattr(ferromap.io, "open_4dstem", explode)
     np.save(tmp_path / "d.npy", np.zeros((2, 2, 4, 4)))
-    assert get_reader(str(tmp_path / "d.npy"))(str(tmp_path / "d.npy")) == []
+    assert get_reader(str(tmp_path / "d.npy"))(str(tmp_path / "d.npy")) == [(None,)]
     assert "corrupt header field" in [m for s, m in notifications if s == "error"][-1]

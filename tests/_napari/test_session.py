@@ -66,6 +66,47 @@ def test_the_panel_follows_the_data(viewer, main, wait_idle, tmp_path):
     assert len(viewer.layers) == before and main.session.dataset.scan_shape == (3, 4)
 
 
+def test_a_4d_layer_ferromap_did_not_open_is_a_dataset_too(make_napari_viewer, qtbot):
+    """napari's own .npy reader or ``viewer.add_image``: the panel lists the layer as it comes
+    and uses it when no other dataset is in use."""
+    viewer = make_napari_viewer(show=True)
+    _, main = viewer.window.add_plugin_dock_widget("ferromap", "Polarization mapping")
+    qtbot.waitUntil(lambda: main.diffraction is not None, timeout=5000)
+    assert main.session.dataset is None
+    viewer.add_image(np.ones((3, 4, 16, 16), np.float32), name="mine")
+    assert main.session.dataset is not None and main.session.dataset.scan_shape == (3, 4)
+    assert main.layer_choice.value.name == "mine"
+    viewer.add_image(np.ones((5, 6, 16, 16), np.float32), name="another")  # made active
+    assert [n for n, _ in main._dataset_layers()] == ["mine", "another"]
+    assert main.session.dataset.scan_shape == (5, 6)
+    assert main.layer_choice.value.name == "another"
+    main.layer_choice.value = viewer.layers["mine"]
+    assert main.session.dataset.scan_shape == (3, 4)
+    viewer.layers.remove("another")
+    assert list(main.layer_choice.choices) == [viewer.layers["mine"]]
+
+
+def test_file_open_errors_once_and_a_file_of_several_datasets_opens_from_the_panel(
+        viewer, main, notifications, realdata):
+    """*File > Open* of a file that needs a choice: one notification that names the panel's
+    box (napari adds no error of its own); the panel's box then opens it."""
+    stack = realdata / "merlin/Single_9_Frame_CounterDepth_12_Rows_256.mib"
+    emd = realdata / "emd/Si100_4D.emd"
+    before = len(viewer.layers)
+    for path, box in ((stack, "'scan rows' and 'scan cols'"),
+                      (emd, "'dataset (files with several)'")):
+        # File > Open: napari chooses the reader (plugin=None); no exception, no layer
+        assert viewer.open(str(path), plugin=None) == []
+        errors = [m for s, m in notifications if s == "error"]
+        assert box in errors[-1] and "Polarization mapping" in errors[-1]
+    assert len([m for s, m in notifications if s == "error"]) == 2
+    assert len(viewer.layers) == before
+    main.dataset_index.value = "1"
+    main.open_file.value = emd
+    assert main.session.dataset.scan_shape == (11, 11)
+    assert main.session.dataset.frame_shape == (8, 8)
+
+
 def test_the_idle_activity_spinner_is_stopped(viewer, main, qtbot):
     """napari stops its spinner only when a progress bar is destroyed, and a finished bar
     lives on while anything refers to it (*File > Open*'s does): its frames, 26 a second,

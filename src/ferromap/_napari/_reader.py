@@ -1,7 +1,9 @@
 """napari reader: every format :func:`ferromap.io.open_4dstem` opens.
 
 ``get_reader`` checks cheaply and returns ``None`` for anything it cannot read; the returned
-function never raises for bad files either: it shows a notification and returns no layers.
+function never raises for bad files either: it shows one notification and returns napari's
+"read, no layers" value ``[(None,)]`` (an empty list would make napari add an error of its
+own on top).
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ def get_reader(path: str | list[str]):
 
 def read_dataset(path: str | list[str]) -> list[tuple]:
     """Open a dataset: the lazy 4-D data and a virtual bright-field navigation image."""
+    from ferromap.errors import user_message
     from ferromap.io import open_4dstem
 
     path = path[0] if isinstance(path, list) else path
     try:
         return read_dataset_layers(open_4dstem(path), Path(path).name)
     except Exception as exc:  # noqa: BLE001 - a reader never raises: every failure is a notification
-        _notify(str(exc) or type(exc).__name__)
-        return []
+        _notify(user_message(exc, "gui"))
+        return [(None,)]
 
 
 def read_dataset_layers(ds, name: str, open_kwargs: dict | None = None) -> list[tuple]:

@@ -27,6 +27,18 @@ def layer_role(layer) -> str | None:
     return (getattr(layer, "metadata", None) or {}).get("ferromap", {}).get("role")
 
 
+def is_dataset_layer(layer) -> bool:
+    """A 4-D dataset: opened by ferromap, or any 4-D image layer without a ferromap role
+    (napari's own reader, ``viewer.add_image``)."""
+    role = layer_role(layer)
+    return role == "dataset" or (role is None and getattr(layer.data, "ndim", 0) == 4)
+
+
+def dataset_key(layer):
+    """What identifies a dataset layer's data: its file, else the layer itself."""
+    return (getattr(layer, "metadata", None) or {}).get("ferromap", {}).get("source") or id(layer)
+
+
 def dataset_from_layer(layer):
     """The Dataset4D behind a 4-D image layer (re-opened from its file for fast reads)."""
     from ferromap.io import Calibration, Dataset4D, open_4dstem
@@ -105,6 +117,7 @@ class Session:
     dataset_changed = Signal(object)
     position_changed = Signal(object)
     results_changed = Signal()
+    layers_changed = Signal()  # a layer was added or removed
 
     def __init__(self, viewer) -> None:
         self.viewer = viewer
@@ -120,6 +133,7 @@ class Session:
         viewer.cursor.events.position.connect(self._status, position="last")
         viewer.layers.selection.events.active.connect(self._on_active)
         viewer.layers.events.inserted.connect(self._on_inserted)
+        viewer.layers.events.removed.connect(self._on_removed)
         for layer in viewer.layers:
             show_colorbar(layer)
         for key, step in ARROW_KEYS.items():
@@ -171,14 +185,13 @@ class Session:
 
     def use_layer(self, layer) -> None:
         """Switch to the dataset of a ``dataset`` or ``navigation`` layer."""
-        role = layer_role(layer)
-        if role == "navigation":
+        if layer_role(layer) == "navigation":
             layer = self._dataset_layer_of(layer)
             if layer is None:
                 return
-        elif role != "dataset":
+        elif not is_dataset_layer(layer):
             return
-        key = layer.metadata["ferromap"].get("source") or id(layer)
+        key = dataset_key(layer)
         if key != self.dataset_key:
             self.set_dataset(dataset_from_layer(layer), key)
 
@@ -200,8 +213,16 @@ class Session:
 
         QTimer.singleShot(0, self._hide_spinner)  # after the open that inserted the layer
         show_colorbar(event.value)
-        if layer_role(event.value) == "dataset":
+        # a file ferromap opened becomes the dataset; another 4-D layer only when none is
+        # in use (it is listed, and chosen like any other)
+        if layer_role(event.value) == "dataset" or (self.dataset is None
+                                                    and is_dataset_layer(event.value)):
             self.use_layer(event.value)
+        self.layers_changed.emit()
+
+    def _on_removed(self, event) -> None:
+        if not self.closed:
+            self.layers_changed.emit()
 
     def _hide_spinner(self) -> None:
         if not self.closed:
@@ -324,6 +345,7 @@ class Session:
             viewer.mouse_drag_callbacks.remove(self._on_mouse)
         disconnect_all([(viewer.layers.selection.events.active, self._on_active),
                         (viewer.layers.events.inserted, self._on_inserted),
+                        (viewer.layers.events.removed, self._on_removed),
                         (viewer.cursor.events.position, self._status)])
         for key in ARROW_KEYS:
             viewer.bind_key(key, None, overwrite=True)

@@ -19,6 +19,7 @@ from magicgui.widgets import (
     FileEdit,
     FloatSpinBox,
     Label,
+    LineEdit,
     ProgressBar,
     PushButton,
     SpinBox,
@@ -29,7 +30,12 @@ from ferromap._napari._layers import com_layers, prediction_layers
 from ferromap._napari._legend import fractions_html, legend_html
 from ferromap._napari._lifecycle import ScrollDock, is_unset
 from ferromap._napari._runner import Runner, notify_info
-from ferromap._napari._session import Session, symmetrize_default
+from ferromap._napari._session import (
+    Session,
+    dataset_key,
+    is_dataset_layer,
+    symmetrize_default,
+)
 from ferromap.models.store import DEVICES, SHIPPED
 from ferromap.pipelines.calibration import DEFAULT_SEMIANGLE_MRAD
 
@@ -53,6 +59,7 @@ class PolarizationWidget(ScrollDock):
         self.runner = Runner(self.progress, self.cancel_button, self.status)
         self.session.dataset_changed.connect(self._on_dataset)
         self.session.results_changed.connect(self._on_results)
+        self.session.layers_changed.connect(self.refresh_layers)
         self.docks: dict[str, object] = {}
         self.diffraction = self.labelling = None
         self.closed = False
@@ -89,6 +96,8 @@ class PolarizationWidget(ScrollDock):
         self.open_file = FileEdit(label="or open file", mode="r")
         self.scan_rows = SpinBox(label="scan rows (stacks)", min=0, max=100000, value=0)
         self.scan_cols = SpinBox(label="scan cols (stacks)", min=0, max=100000, value=0)
+        self.dataset_index = LineEdit(label="dataset (files with several)", value="")
+        self.dataset_index.tooltip = "an index, or an HDF5 path such as /data/4d"
         self.info = Label(label="data", value="no dataset")
         self.mrad = FloatSpinBox(label="mrad / px", min=0.0, max=1000.0, step=0.01, value=0.0)
         self.semiangle = FloatSpinBox(label="semi-angle (mrad)", min=0.1, max=200.0, step=0.5,
@@ -123,7 +132,8 @@ class PolarizationWidget(ScrollDock):
         self.show_view = PushButton(text="Show diffraction view")
         self.show_label_panel = PushButton(text="Label positions…")
         self.panel.extend([
-            self.layer_choice, self.open_file, self.scan_rows, self.scan_cols, self.info,
+            self.layer_choice, self.open_file, self.scan_rows, self.scan_cols,
+            self.dataset_index, self.info,
             self.mrad, self.semiangle, self.estimate_mrad, self.step, self.calibration_note,
             self.reference, self.rotation, self.flip, self.estimate, self.com_button,
             self.model, self.model_file, self.device, self.gpu, self.symmetrize,
@@ -131,6 +141,8 @@ class PolarizationWidget(ScrollDock):
             self.legend, self.probability_layers, self.export_dir, self.replace,
             self.export_button, self.show_view,
             self.show_label_panel])
+        for text in (self.info, self.calibration_note, self.status, self.results, self.legend):
+            text.native.setWordWrap(True)  # a long note wraps instead of widening the dock
         self.layer_choice.changed.connect(self._on_layer_chosen)
         self.open_file.changed.connect(self._on_open_file)
         self.mrad.changed.connect(self._on_mrad)
@@ -186,15 +198,21 @@ class PolarizationWidget(ScrollDock):
             self.labelling = None
 
     def _dataset_layers(self, *_args) -> list:
-        return [(layer.name, layer) for layer in self.viewer.layers
-                if getattr(layer.data, "ndim", 0) == 4]
+        return [(layer.name, layer) for layer in self.viewer.layers if is_dataset_layer(layer)]
 
     def refresh_layers(self) -> None:
         """Update the dataset chooser (and use the first 4-D layer if none is in use)."""
-        with self.layer_choice.changed.blocked():
-            self.layer_choice.reset_choices()
+        self._show_layers()
         if self.session.dataset is None and self.layer_choice.value is not None:
             self._on_layer_chosen(self.layer_choice.value)
+
+    def _show_layers(self) -> None:
+        """List the 4-D layers, the one in use chosen."""
+        with self.layer_choice.changed.blocked():
+            self.layer_choice.reset_choices()
+            for _name, layer in self._dataset_layers():
+                if self.session.dataset_key == dataset_key(layer):
+                    self.layer_choice.value = layer
 
     # -- dataset and calibration ----------------------------------------------------------------
     def _on_layer_chosen(self, layer) -> None:
@@ -212,21 +230,20 @@ class PolarizationWidget(ScrollDock):
         if is_unset(path) or not Path(path).exists():
             return
         shape = (self.scan_rows.value, self.scan_cols.value) if self.scan_rows.value else None
+        which = self.dataset_index.value.strip() or None
+        which = int(which) if which and which.isdigit() else which
         try:
-            ds = open_4dstem(path, scan_shape=shape)
+            ds = open_4dstem(path, scan_shape=shape, dataset=which)
             kwargs = {"scan_shape": list(shape)} if shape else {}
+            if which is not None:
+                kwargs["dataset"] = which
             for data, layer_kwargs, kind in read_dataset_layers(ds, Path(path).name, kwargs):
                 getattr(self.viewer, f"add_{kind}")(data, **layer_kwargs)
         except Exception as exc:  # noqa: BLE001
             self.runner.fail(exc)
 
     def _on_dataset(self, ds) -> None:
-        self.layer_choice.reset_choices()
-        for _name, layer in self._dataset_layers():
-            if self.session.dataset_key == (layer.metadata.get("ferromap", {}).get("source")
-                                            or id(layer)):
-                with self.layer_choice.changed.blocked():
-                    self.layer_choice.value = layer
+        self._show_layers()
         if ds is None:
             self.info.value = "no dataset"
             return

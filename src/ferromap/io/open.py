@@ -66,7 +66,8 @@ def _settle_stack(raw: RawRead, path: Path, scan_shape) -> RawRead:
             raise ReadError(
                 f"{path.name} is a stack of {n} frames with no scan shape (ROWS × COLS = {n})",
                 cli_hint="pass --scan-shape ROWS COLS",
-                gui_hint="set 'scan rows' and 'scan cols' and open the file again",
+                gui_hint="in the ferromap panel (Plugins > ferromap > Polarization mapping), "
+                         "set 'scan rows' and 'scan cols' and open it with 'or open file'",
                 py_hint="pass scan_shape=(ROWS, COLS)")
         scan_shape = tuple(square)
     rows, cols = _check_scan_shape(scan_shape)
@@ -86,7 +87,9 @@ def _select_5d(raw: RawRead, path: Path, dataset) -> RawRead:
         raise ReadError(f"{path.name} holds {n} 4-D datasets{axis} of shape "
                         f"{tuple(raw.data.shape[1:])} (index {choices})",
                         cli_hint="pass --dataset INDEX",
-                        gui_hint="open it from Python with open_4dstem(path, dataset=INDEX)",
+                        gui_hint="in the ferromap panel (Plugins > ferromap > Polarization "
+                                 "mapping), type the index in 'dataset (files with several)' "
+                                 "and open it with 'or open file'",
                         py_hint=f"pass dataset=INDEX, one of {choices}")
     raw.data = raw.data[dataset]
     raw.read_one = None
