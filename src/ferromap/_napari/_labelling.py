@@ -265,7 +265,7 @@ class LabellingPanel(ScrollDock):
 
         self.model, maps = outcome
         self.session.maps["labelling"] = maps
-        self.session.show_layers(prediction_layers(maps, prefix=PREFIX))
+        self.session.show_layers(prediction_layers(maps, prefix=PREFIX), group="labelling")
         self.save_model_button.enabled = True
         self.result.value = f"{maps.title()}; validation accuracy " \
                             f"{self.model.info.training.get('val_accuracy', float('nan')):.2f}"

@@ -118,9 +118,9 @@ def prediction_layers(maps, prefix: str = "") -> list[tuple]:
                                 maps.classes)]
 
 
-def com_layers(com_maps, every: int = 2) -> list[tuple]:
+def com_layers(com_maps, every: int = 2, prefix: str = "") -> list[tuple]:
     """CoM magnitude (colour bar), direction (colour wheel RGB with its legend) and a
-    subsampled Vectors layer of the shifts."""
+    subsampled Vectors layer of the shifts (``prefix`` starts every name)."""
     step_nm = com_maps.scan_step_nm
     scale = scan_scale(step_nm)
     mag = com_maps.magnitude
@@ -135,13 +135,14 @@ def com_layers(com_maps, every: int = 2) -> list[tuple]:
     vectors = np.stack([start, vec[ok] * length], axis=1)
     units = "mrad" if com_maps.mrad_per_px else "px"
     return with_units([
-        (mag, {"name": f"CoM magnitude ({units})", "scale": scale, "colormap": "magma",
+        (mag, {"name": f"{prefix}CoM magnitude ({units})", "scale": scale, "colormap": "magma",
                "metadata": _meta("com_magnitude", colorbar=True)}, "image"),
-        (rgb, {"name": "CoM direction", "scale": scale, "rgb": True,
+        (rgb, {"name": f"{prefix}CoM direction", "scale": scale, "rgb": True,
                "metadata": _meta("com_direction")}, "image"),
-        (vectors, {"name": "CoM shift vectors", "edge_color": "white", "edge_width": 0.08 * scale[0],
-                   "vector_style": "arrow", "metadata": _meta("com_vectors")}, "vectors"),
-    ], step_nm) + [legend_layer("wheel", "CoM direction legend", mag.shape, step_nm)]
+        (vectors, {"name": f"{prefix}CoM shift vectors", "edge_color": "white",
+                   "edge_width": 0.08 * scale[0], "vector_style": "arrow",
+                   "metadata": _meta("com_vectors")}, "vectors"),
+    ], step_nm) + [legend_layer("wheel", f"{prefix}CoM direction legend", mag.shape, step_nm)]
 
 
 def probability_layers(maps) -> list[tuple]:

@@ -3,7 +3,9 @@
 Each is a small dock that napari builds from the menu (its ``__init__`` takes the viewer):
 choose the layer and the settings, press the button; the work runs in a worker thread with a
 progress bar and Cancel, through the same pipelines as the CLI and the main dock, and the
-result layers are added when it ends. Closing the dock cancels the work.
+result layers are added when it ends, named after the model (or the CoM reference) so that
+they neither replace the main dock's layers nor another model's. Closing the dock cancels
+the work.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ class ComMapsCommand(_Command):
         def work(progress, cancel):
             maps = compute_com_maps(ds, reference=ref, rotation_deg=rot, flip=flip,
                                     progress=progress, cancel=cancel)
-            return com_layers(maps), None
+            return com_layers(maps, prefix=f"{ref} reference: "), None
 
         return work
 
@@ -148,6 +150,6 @@ class InferenceCommand(_Command):
             maps = run_predict(ds, model, device=device, symmetrize=symmetrize,
                                progress=progress, cancel=cancel)
             note = None if maps.calibration is None else maps.calibration.message()
-            return prediction_layers(maps), note
+            return prediction_layers(maps, prefix=f"{model}: "), note
 
         return work

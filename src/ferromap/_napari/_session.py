@@ -127,6 +127,7 @@ class Session:
         self.maps: dict[str, object] = {}  # "inference", "labelling" -> PolarizationMaps
         self.position: tuple[int, int] | None = None
         self.result_layers: set[str] = set()
+        self._groups: dict[str, set[str]] = {}  # show_layers' groups
         self.closed = False
         self._marker_queued = False
         viewer.mouse_drag_callbacks.append(self._on_mouse)
@@ -232,11 +233,24 @@ class Session:
                 pass
 
     # -- results --------------------------------------------------------------------------------
-    def show_layers(self, tuples: list[tuple]) -> None:
-        """Add (or replace) result layers without changing which layer is active."""
+    def show_layers(self, tuples: list[tuple], group: str | None = None,
+                    replace_group: bool = True) -> None:
+        """Add (or replace) result layers without changing which layer is active.
+
+        ``group`` names what the layers show (``"inference"``, ``"com"``): the group's
+        earlier layers that these do not replace are removed (a confidence layer named for
+        another model, say), unless ``replace_group`` is False (these join the group)."""
         layers = self.viewer.layers
         active = layers.selection.active
         first = not self.result_layers
+        if group is not None:
+            names = {kwargs["name"] for _, kwargs, _ in tuples}
+            old = self._groups.setdefault(group, set())
+            for name in old - names if replace_group else ():
+                if name in layers:
+                    layers.remove(name)
+                self.result_layers.discard(name)
+            self._groups[group] = (old if not replace_group else set()) | names
         for data, kwargs, kind in tuples:
             name = kwargs["name"]
             if name in layers:
@@ -256,6 +270,7 @@ class Session:
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
         self.result_layers.clear()
+        self._groups.clear()
         self.results_changed.emit()
 
     # -- the selected position ------------------------------------------------------------------

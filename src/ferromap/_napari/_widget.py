@@ -334,7 +334,7 @@ class PolarizationWidget(ScrollDock):
         with self.rotation.changed.blocked(), self.flip.changed.blocked():
             self.rotation.value = round(com_maps.rotation_deg, 2)
             self.flip.value = com_maps.flip
-        self.session.show_layers(com_layers(com_maps))
+        self.session.show_layers(com_layers(com_maps), group="com")
 
     def _model_default(self, *_args) -> None:
         try:
@@ -376,7 +376,7 @@ class PolarizationWidget(ScrollDock):
                         "not shown; run again")
             return
         self.session.maps["inference"] = maps
-        self.session.show_layers(prediction_layers(maps))
+        self.session.show_layers(prediction_layers(maps), group="inference")
         estimate = maps.extra.get("scan_step_estimate")
         if estimate:  # the model read the scan at a step the user has not given: say so
             notify_info(f"{estimate['message']}; enter the scan step if you know it")
@@ -398,7 +398,8 @@ class PolarizationWidget(ScrollDock):
 
         maps = self.session.maps.get("inference")
         if maps is not None:
-            self.session.show_layers(probability_layers(maps))
+            self.session.show_layers(probability_layers(maps), group="inference",
+                                     replace_group=False)
 
     def export(self) -> None:
         """Write the ``ferromap predict`` files to the chosen folder."""
