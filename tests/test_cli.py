@@ -107,3 +107,17 @@ def test_train_then_evaluate_a_config(tmp_path):
     assert again.returncode == 1 and "--force" in again.stderr
     ev = run("evaluate", "--model", tmp_path / "tiny", tmp_path / "two.zarr")
     assert ev.returncode == 0, ev.stderr
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('epochs = "abc"', "epochs must be a whole number >= 1, got 'abc'"),
+    ("epochs = 0", "epochs must be a whole number >= 1"),
+    ("batch_size = 0", "batch_size must be a whole number >= 1"),
+    ("lr = -1.0", "lr must be a number in"),
+    ('augment = "yes"', "augment must be true or false"),
+])
+def test_a_config_value_of_the_wrong_type_is_one_line_before_any_work(tmp_path, line, message):
+    (tmp_path / "c.toml").write_text(f'train = ["missing.zarr"]\n{line}\n')
+    r = run("train", "--config", tmp_path / "c.toml")
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "cropping" not in r.stderr

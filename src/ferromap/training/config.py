@@ -25,6 +25,13 @@ import tomllib
 from ferromap.errors import FerromapError
 from ferromap.models.store import SHIPPED
 
+#: Whole-number settings and their least value (``max_train`` may also be unset).
+_INT_MIN = {"seed": 0, "epochs": 1, "patience": 1, "batch_size": 1, "crop_size": 8,
+            "max_train": 1, "bank_positions": 1, "bank_repeats": 1, "bank_val_every": 3,
+            "bank_val_repeats": 1, "bank_scans": 1, "bank_group": 1, "distill_epochs": 0}
+_OPTIONAL = {"max_train"}
+_FLOAT_RANGE = {"lr": (0.0, 10.0), "weight_decay": (0.0, 10.0), "val_fraction": (0.0, 0.9)}
+
 
 @dataclass
 class TrainConfig:
@@ -72,6 +79,32 @@ class TrainConfig:
     nuisances: dict = field(default_factory=dict)  # overrides of synthesis.Nuisances
     calibrate: bool = True  # fit the confidence temperatures on the validation data
     distill_epochs: int = 0  # then distil the orientation average into one pass (distill.py)
+
+    def __post_init__(self) -> None:
+        """Refuse values of the wrong type or range before any data is read."""
+        for name, low in _INT_MIN.items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise FerromapError(f"config: {name} must be a whole number >= {low}, got "
+                                    f"{value!r}")
+        for name, (low, high) in _FLOAT_RANGE.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not low <= value <= high or (name == "lr" and value == 0):
+                raise FerromapError(f"config: {name} must be a number in [{low}, {high}]"
+                                    f"{' above 0' if name == 'lr' else ''}, got {value!r}")
+        for name in ("augment", "filter", "calibrate"):
+            if not isinstance(getattr(self, name), bool):
+                raise FerromapError(f"config: {name} must be true or false, got "
+                                    f"{getattr(self, name)!r}")
+        for name in ("augment_params", "encoder_kwargs", "nuisances"):
+            if not isinstance(getattr(self, name), dict):
+                raise FerromapError(f"config: {name} must be a table of settings, got "
+                                    f"{getattr(self, name)!r}")
+        if not isinstance(self.train, list) or not all(isinstance(p, str) for p in self.train):
+            raise FerromapError(f"config: train must be a list of paths, got {self.train!r}")
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
