@@ -57,17 +57,38 @@ def test_com_writes_every_map(disks_npy, tmp_path):
         (["info", "{tmp}/img.npy"], "dimensions"),
         (["com", "{tmp}/stack.npy", "--out", "{tmp}/o"], "--scan-shape"),
         (["info", "{tmp}/garbage.npy"], "not a valid .npy"),
+        (["com", "{tmp}/nan.npy", "--out", "{tmp}/o"], "no finite value (all NaN"),
+        (["com", "{tmp}/img4.npy", "--out", "{tmp}/o", "--rotation", "abc"],
+         "--rotation must be degrees or 'auto'"),
+        (["com", "{tmp}/img4.npy", "--out", "{tmp}/bad.xyz/o"],
+         "cannot create the output folder"),
+        (["info", "{tmp}/img4.npy", "--scan-shape", "0", "9"], "two positive numbers"),
+        (["evaluate", "sample:nothing", "--model", "conv-proto"], "unknown sample"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(tmp_path, args, message):
     (tmp_path / "bad.xyz").write_text("?")
     (tmp_path / "garbage.npy").write_bytes(b"\x00" * 100)
     np.save(tmp_path / "img.npy", np.zeros((4, 4)))
+    np.save(tmp_path / "img4.npy", np.ones((2, 2, 8, 8)))
+    np.save(tmp_path / "nan.npy", np.full((2, 2, 8, 8), np.nan, np.float32))
     np.save(tmp_path / "stack.npy", np.zeros((6, 4, 4)))
     res = run(*[a.format(tmp=tmp_path) for a in args])
     assert res.returncode != 0
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.stderr
+    assert not (tmp_path / "o").exists()  # a failed run leaves no empty folder
+
+
+def test_evaluate_reads_a_bundled_sample_and_writes_strict_json(tmp_path):
+    import json
+
+    res = run("evaluate", "sample:two-domain", "--model", "conv-proto", "--no-symmetrize",
+              "--json", tmp_path / "e.json")
+    assert res.returncode == 0, res.stderr
+    assert "sample:two-domain: accuracy" in res.stdout
+    text = (tmp_path / "e.json").read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
 
 
 def test_real_merlin_raw_is_rejected(realdata):

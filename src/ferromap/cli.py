@@ -37,17 +37,22 @@ class StderrProgress:
         sys.stderr.flush()
 
 
+def _data_path(path: str) -> str:
+    """A path, or the file of a bundled sample (``sample:two-domain``)."""
+    if not path.startswith("sample:"):
+        return path
+    from ferromap.data import sample_path
+
+    return str(sample_path(path.removeprefix("sample:")))
+
+
 def _open(args):
     from ferromap.io import open_4dstem
 
     dataset = getattr(args, "dataset", None)
     if isinstance(dataset, str) and dataset.isdigit():
         dataset = int(dataset)
-    path = args.path
-    if path.startswith("sample:"):
-        from ferromap.data import sample_path
-
-        path = sample_path(path.removeprefix("sample:"))
+    path = _data_path(args.path)
     for flag in ("--mrad-per-px", "--scan-step-nm", "--semiangle"):  # given means used
         value = getattr(args, flag[2:].replace("-", "_"), None)
         if value is not None and not 0 < value < math.inf:
@@ -82,10 +87,14 @@ def cmd_com(args) -> int:
     from ferromap.pipelines.com import compute_com_maps
     from ferromap.pipelines.export import COM_FILES, export_com_maps
 
+    try:
+        rotation = "auto" if args.rotation == "auto" else float(args.rotation)
+    except ValueError:
+        raise FerromapError(f"--rotation must be degrees or 'auto', got {args.rotation!r}"
+                            ) from None
     out = prepare_output_dir(Path(args.out), COM_FILES, args.force)
     with FigureWorker() as figures:  # loads matplotlib in a child while the file streams
         ds = _open(args)
-        rotation = "auto" if args.rotation == "auto" else float(args.rotation)
         maps = compute_com_maps(ds, reference=args.reference, rotation_deg=rotation,
                                 flip=args.flip, remove_hot_pixels=not args.keep_hot_pixels,
                                 progress=StderrProgress("CoM", not args.quiet))
@@ -223,7 +232,7 @@ def cmd_evaluate(args) -> int:
     model = load_model(args.model, device=args.device, symmetrize=_symmetrize(args))
     rows = {}
     for path in args.data:
-        ev = evaluate(model, [path])
+        ev = evaluate(model, [_data_path(path)])
         rows[path] = ev.to_dict()
         print(f"{Path(path).name}: accuracy {ev.accuracy:.3f} ({ev.n_patterns} patterns), "
               f"majority class right in {ev.majority_correct}/{ev.n_scans} scans, "
@@ -426,6 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ferromap`` command."""
     args = build_parser().parse_args(argv)
+    out = Path(args.out) if getattr(args, "out", None) else None
+    new_out = out is not None and not out.exists()
+    code = 1
+    try:
+        code = _run(args)
+        return code
+    finally:
+        if code != 0 and new_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run that failed or was interrupted leaves no empty folder behind
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:

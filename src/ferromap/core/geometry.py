@@ -92,6 +92,9 @@ def plan_detector(sample: np.ndarray, *, remove_hot_pixels: bool = True,
     sample = np.asarray(sample, dtype=np.float32)
     if sample.ndim != 3 or len(sample) == 0:
         raise ValueError(f"sample must be a non-empty (n, k_row, k_col) stack, got {sample.shape}")
+    if not np.isfinite(sample).any():
+        raise ValueError(f"the {len(sample)} patterns sampled across the scan hold no finite "
+                         "value (all NaN or infinite): the data cannot be read")
     frame = sample.shape[1:]
     hot = find_hot_pixels(sample) if remove_hot_pixels else np.zeros(frame, bool)
     mean = np.where(hot, np.nan, np.nanmean(sample, axis=0))

@@ -53,7 +53,8 @@ def _check_scan_shape(scan_shape) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ReadError(f"scan_shape must be two integers (rows, cols), got {scan_shape!r}") from None
     if rows < 1 or cols < 1:
-        raise ReadError(f"scan_shape must be positive, got ({rows}, {cols})")
+        raise ReadError(f"the scan shape must be two positive numbers of positions, got "
+                        f"{rows} x {cols}")
     return rows, cols
 
 

@@ -69,7 +69,11 @@ def prepare_output_dir(out: str | Path, names: tuple[str, ...], force: bool = Fa
         raise FerromapError(f"{out} already holds results ({', '.join(clash[:3])}, ...)",
                             cli_hint="choose another folder or pass --force to replace them",
                             gui_hint="choose another folder, or tick 'replace earlier results'")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FerromapError(f"cannot create the output folder {out}: "
+                            f"{exc.strerror or exc}") from None
     return out
 
 
@@ -156,10 +160,25 @@ def write_hspy(path: str | Path, data: np.ndarray, *, step_nm: float | None, tit
 
 
 def write_json(path: str | Path, obj: dict) -> Path:
-    """Write JSON atomically."""
+    """Write strict JSON atomically (NaN and infinities become ``null``, which every JSON
+    parser reads)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+        tmp.write_text(json.dumps(_strict(obj), indent=2, default=_jsonable, allow_nan=False)
+                       + "\n")
     return Path(path)
+
+
+def _strict(value):
+    """``value`` with numpy values as Python ones and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return _strict(value.tolist())
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _jsonable(value):

@@ -1,6 +1,6 @@
 """The calibration guard: a model may only read data whose angular sampling is known.
 
-A model reads a window of fixed angles (64 px at 3.17 mrad/px: ±101 mrad for conv-proto).
+A model reads a window of fixed angles (64 px at 3.17 mrad/px: ±102 mrad for conv-proto).
 Without ``mrad_per_px`` the window could cover any angles, and a map made that way looks
 plausible and means nothing. So:
 
