@@ -48,7 +48,7 @@ def test_number_keys_real_clicks_and_undo(viewer, main, click_scan):
     panel.jitter.value = False  # the published, exact grid
     panel = start(main)
     first = panel.labels.current
-    assert first == grid_positions(main.session.dataset.scan_shape, 8)[0]
+    assert first in grid_positions(main.session.dataset.scan_shape, 8)
     key(viewer, "2")
     assert panel.labels.labels[first] == 2
     layer = viewer.layers[LABELS_LAYER]
@@ -139,3 +139,19 @@ def test_closing_the_labelling_dock_frees_the_keys_and_changing_data_ends_labell
 def test_closing_the_viewer_with_the_docks_open_does_not_raise(viewer, main, close):
     start(main)
     viewer.close()
+
+
+def test_more_labels_wanted_mid_session_go_on_proposing(viewer, main, notifications):
+    panel = start(main, budget=2)
+    press(panel.answers[0])
+    press(panel.answers[1])
+    assert panel.labels.current is None and "done" in panel.counter.value
+    key(viewer, "0")  # nothing selected: one error that says what to do
+    errors = [m for s, m in notifications if s == "error"]
+    assert len(errors) == 1 and "all the labels wanted are given" in errors[0]
+    assert "raise 'labels wanted'" in errors[0]
+    panel.budget.value = 4
+    nxt = panel.labels.current
+    assert nxt is not None and nxt not in panel.labels.labels
+    press(panel.answers[2])
+    assert panel.labels.labels[nxt] == 2 and panel.counter.value.startswith("3 / 4 labelled")

@@ -71,3 +71,14 @@ def test_jittered_grid_stays_in_its_cells_and_breaks_the_lattice_phase():
     sampler = AdaptiveSampler((48, 48), step=8, jitter=True, seed=1)
     labels = run_sampling(sampler, lambda r, c: int(c >= 20), budget=60)
     assert len(labels) == 60 and all(v == int(c >= 20) for (_, c), v in labels.items())
+
+
+def test_a_budget_smaller_than_the_grid_still_covers_the_whole_scan():
+    """Step 4 on 32×48 is a grid of 96 points; the first 20 proposals reach every quarter
+    of the scan (in row-major order they would all sit in its top four rows)."""
+    sampler = AdaptiveSampler((32, 48), step=4)
+    for _ in range(20):
+        sampler.label(sampler.next(), 0)
+    rows, cols = np.array(list(sampler.labels)).T
+    assert len(sampler.labels) == 20  # never the same position twice
+    assert rows.min() <= 8 and rows.max() >= 24 and cols.min() <= 12 and cols.max() >= 36

@@ -83,6 +83,7 @@ class LabellingPanel(ScrollDock):
         self.save_button.clicked.connect(self.save)
         self.load_button.clicked.connect(self.load)
         self.train.clicked.connect(self.train_and_map)
+        self.budget.changed.connect(self._on_budget)
         self.save_model_button.clicked.connect(self.save_model)
 
     # -- session --------------------------------------------------------------------------------
@@ -109,6 +110,15 @@ class LabellingPanel(ScrollDock):
             w.enabled = True
         self._show_labels()
         self._go_to(self.labels.propose())
+
+    def _on_budget(self, value: int) -> None:
+        """More (or fewer) labels wanted during a session: proposals go on from here."""
+        if self.labels is None:
+            return
+        self.labels.budget = int(value)
+        self._show_labels()
+        if self.labels.current is None:
+            self._go_to(self.labels.propose())
 
     def _answer_buttons(self, classes: ClassSet) -> None:
         self.answers.clear()

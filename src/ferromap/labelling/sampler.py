@@ -36,6 +36,22 @@ def grid_positions(scan_shape: tuple[int, int], step: int,
     return list(dict.fromkeys((int(r), int(c)) for r, c in moved))
 
 
+def spread_order(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``points`` reordered so that every prefix covers the scan evenly: the point nearest
+    their centre first, then always the point farthest from those already taken (so a
+    labelling budget smaller than the grid still samples the whole scan, not its top rows)."""
+    if len(points) < 3:
+        return list(points)
+    pos = np.asarray(points, float)
+    first = int(np.argmin(np.hypot(*(pos - pos.mean(axis=0)).T)))
+    order, nearest = [first], np.hypot(*(pos - pos[first]).T)
+    for _ in range(len(pos) - 1):
+        nxt = int(np.argmax(nearest))
+        order.append(nxt)
+        nearest = np.minimum(nearest, np.hypot(*(pos - pos[nxt]).T))
+    return [points[i] for i in order]
+
+
 def boundary_midpoints(labels: dict[tuple[int, int], int], radius: float
                        ) -> list[tuple[int, int]]:
     """Integer midpoints between each labelled position and its nearest differently
@@ -58,7 +74,8 @@ def boundary_midpoints(labels: dict[tuple[int, int], int], radius: float
 
 
 class AdaptiveSampler:
-    """Proposes positions to label: a coarse grid first, then domain-wall midpoints.
+    """Proposes positions to label: a coarse grid first (in :func:`spread_order`), then
+    domain-wall midpoints.
 
     Parameters
     ----------
@@ -80,7 +97,7 @@ class AdaptiveSampler:
         self.scan_shape, self.step = tuple(scan_shape), int(step)
         self.labels: dict[tuple[int, int], int] = {}
         self._rng = np.random.default_rng(seed) if jitter else None
-        self._queue = grid_positions(self.scan_shape, self.step, self._rng)
+        self._queue = spread_order(grid_positions(self.scan_shape, self.step, self._rng))
         self._step_now = self.step
         self._proposed: set[tuple[int, int]] = set(self._queue)
 

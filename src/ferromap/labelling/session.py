@@ -79,7 +79,12 @@ class LabelSession:
     def answer(self, value: int) -> Position | None:
         """Label the selected position with class ``value``; return the next proposal."""
         if self.current is None:
-            raise FerromapError("no position selected: click one or ask for a proposal")
+            why = ("all the labels wanted are given" if len(self.labels) >= self.budget
+                   else "no position is left to propose")
+            raise FerromapError(f"no position selected: {why}",
+                                gui_hint="click a position on the map to label it, or raise "
+                                         "'labels wanted'",
+                                py_hint="select(position) first, or raise the budget")
         if not 0 <= int(value) < len(self.classes):
             raise FerromapError(f"class {value} does not exist; classes are 0-"
                                 f"{len(self.classes) - 1}")
