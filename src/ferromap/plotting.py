@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,16 @@ def _scan_extent(shape: tuple[int, int], step_nm: float | None) -> tuple[list[fl
     return [-0.5 * step, (cols - 0.5) * step, (rows - 0.5) * step, -0.5 * step], (
         "nm" if step_nm else "scan px"
     )
+
+
+def _whole_positions(unit: str, *axes) -> None:
+    """Ticks on whole scan positions when the axes count positions (no scan step)."""
+    from matplotlib.ticker import MaxNLocator
+
+    if unit == "scan px":
+        for ax in axes:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def draw_colour_wheel(ax, labels: dict[float, str] | None = None) -> None:
@@ -108,14 +119,15 @@ def direction_map_figure(angle_deg: np.ndarray, magnitude: np.ndarray, *,
     im = ax2.imshow(magnitude, extent=extent, cmap="magma", interpolation="nearest")
     ax2.set(title=f"{title}: magnitude", xlabel=f"scan col ({unit})")
     fig.colorbar(im, cax=_colorbar_axes(ax2), label=f"|shift| ({magnitude_units})")
+    _whole_positions(unit, ax, ax2)
     draw_colour_wheel(fig.add_subplot(grid[2]))
     return fig
 
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write a matplotlib figure to PNG atomically."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+    with atomic_path(path) as tmp:  # "tight": no label or long title cut at the edge
+        fig.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.15)
     return Path(path)
 
 
@@ -189,7 +201,7 @@ def save_polarization_map(path: str | Path, maps) -> Path:
     ax.imshow(label_rgb(maps.labels, maps.classes, maps.low_info), extent=extent,
               interpolation="nearest")
     draw_outline(ax, maps.anomaly_mask, scan_step_nm)
-    ax.set_title(f"polarization: {maps.title()}", fontsize=9)
+    ax.set_title("\n".join(textwrap.wrap(f"polarization: {maps.title()}", 44)), fontsize=9)
     ax.set(xlabel=f"scan col ({unit})", ylabel=f"scan row ({unit})")
     ax2 = fig.add_subplot(grid[1])
     im = ax2.imshow(maps.confidence, extent=extent, vmin=0, vmax=1, cmap="viridis",
@@ -198,6 +210,7 @@ def save_polarization_map(path: str | Path, maps) -> Path:
     label = ("probability of being right" if maps.extra.get("confidence_calibrated")
              else "probability of the\npredicted class (uncalibrated)")
     fig.colorbar(im, cax=_colorbar_axes(ax2), label=label)
+    _whole_positions(unit, ax, ax2)
     draw_class_legend(fig.add_subplot(grid[2]), maps.classes)
     fig.text(0.01, 0.01, f"model {maps.model}; pale = low information; outlined = anomaly",
              fontsize=7)
