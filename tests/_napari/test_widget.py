@@ -148,3 +148,12 @@ def test_the_scan_step_field_reaches_the_default_model(viewer, main, wait_idle, 
     errors = [m for s, m in notifications if s == "error"]
     assert len(errors) == 1 and "scan step" in errors[0] and "--" not in errors[0]
     assert "conv-proto" in errors[0]  # the way out: the per-pattern model
+
+
+def test_the_estimated_rotation_reads_near_zero_for_an_unrotated_scan(viewer, main, wait_idle):
+    """The simulated sample has no scan-detector rotation: the estimate (minimum curl) shows
+    as a few tenths of a degree either side of 0, never as 359.9°."""
+    press(main.estimate)
+    wait_idle(main.runner)
+    assert main.session.com_maps is not None and abs(main.rotation.value) < 5
+    assert not main.flip.value

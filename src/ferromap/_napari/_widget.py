@@ -332,7 +332,8 @@ class PolarizationWidget(ScrollDock):
     def _show_com(self, com_maps) -> None:
         self.session.com_maps = com_maps
         with self.rotation.changed.blocked(), self.flip.changed.blocked():
-            self.rotation.value = round(com_maps.rotation_deg, 2)
+            # the same rotation nearest 0 (-0.1°, not 359.9°)
+            self.rotation.value = round((com_maps.rotation_deg + 180.0) % 360.0 - 180.0, 2)
             self.flip.value = com_maps.flip
         self.session.show_layers(com_layers(com_maps), group="com")
 
