@@ -175,9 +175,11 @@ def cmd_simulate(args) -> int:
         if args.directions:
             raise FerromapError("give --domains or --directions, not both")
         args.directions = ",".join(args.domains)
-        args.scan = args.scan or (32, 48)
-        layout = halves(tuple(args.scan), 0, 1)
+        if not args.recipe:
+            args.scan = args.scan or (32, 48)
     recipe = _recipe_from_args(args)
+    if args.domains:
+        layout = halves(tuple(recipe.scan), 0, 1)
     data, labels, meta = simulate_recipe(recipe, progress=progress, layout=layout)
     meta["scan_rows"] = recipe.scan[0]
     cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0,
@@ -442,8 +444,12 @@ def main(argv: list[str] | None = None) -> int:
         code = _run(args)
         return code
     finally:
-        if code != 0 and new_out and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # a run that failed or was interrupted leaves no empty folder behind
+        if code != 0 and new_out:  # a failed or interrupted run leaves no empty folder
+            try:
+                if out.is_dir() and not any(out.iterdir()):
+                    out.rmdir()
+            except OSError:
+                pass
 
 
 def _run(args) -> int:

@@ -84,6 +84,12 @@ def test_a_4d_layer_ferromap_did_not_open_is_a_dataset_too(make_napari_viewer, q
     assert main.session.dataset.scan_shape == (3, 4)
     viewer.layers.remove("another")
     assert list(main.layer_choice.choices) == [viewer.layers["mine"]]
+    viewer.add_image(np.ones((5, 8, 8, 3), np.float32), rgb=True, name="colour stack")
+    viewer.add_labels(np.zeros((2, 3, 8, 8), np.uint8), name="4-D labels")
+    assert main.session.dataset.scan_shape == (3, 4)  # neither is a dataset
+    assert list(main.layer_choice.choices) == [viewer.layers["mine"]]
+    viewer.layers.remove("mine")  # the layer in use: nothing runs on data no longer shown
+    assert main.session.dataset is None and main.layer_choice.value is None
 
 
 def test_file_open_errors_once_and_a_file_of_several_datasets_opens_from_the_panel(

@@ -48,6 +48,8 @@ def test_local_majority_ignores_invalid_neighbours():
     valid = np.ones((3, 3), bool)
     valid[2] = False
     assert local_majority(labels, valid, 3, 1)[1, 1] == 1
+    assert low_information_mask(np.array([[0.7]])).tolist() == [[False]]  # nothing to rank
+    assert low_information_mask(np.array([0.7, 0.7, np.nan])).tolist() == [False, False, True]
     assert low_information_mask(np.array([0.0, 1.0, 10.0, np.nan])).tolist() == [True, True,
                                                                                    False, True]
 

@@ -28,10 +28,13 @@ def layer_role(layer) -> str | None:
 
 
 def is_dataset_layer(layer) -> bool:
-    """A 4-D dataset: opened by ferromap, or any 4-D image layer without a ferromap role
-    (napari's own reader, ``viewer.add_image``)."""
+    """A 4-D dataset: opened by ferromap, or a 4-D greyscale image layer without a ferromap
+    role (napari's own reader, ``viewer.add_image``); not an RGB stack or 4-D labels."""
+    from napari.layers import Image
+
     role = layer_role(layer)
-    return role == "dataset" or (role is None and getattr(layer.data, "ndim", 0) == 4)
+    return role == "dataset" or (role is None and isinstance(layer, Image)
+                                 and not layer.rgb and getattr(layer.data, "ndim", 0) == 4)
 
 
 def dataset_key(layer):

@@ -201,7 +201,12 @@ class PolarizationWidget(ScrollDock):
         return [(layer.name, layer) for layer in self.viewer.layers if is_dataset_layer(layer)]
 
     def refresh_layers(self) -> None:
-        """Update the dataset chooser (and use the first 4-D layer if none is in use)."""
+        """Update the dataset chooser (and use the first 4-D layer if none is in use, or if
+        the layer of the one in use was removed)."""
+        in_use = self.session.dataset_key
+        if self.session.dataset is not None and not any(
+                dataset_key(layer) == in_use for _name, layer in self._dataset_layers()):
+            self.session.set_dataset(None)  # its layer is gone: nothing runs on hidden data
         self._show_layers()
         if self.session.dataset is None and self.layer_choice.value is not None:
             self._on_layer_chosen(self.layer_choice.value)

@@ -111,8 +111,12 @@ class PolarizationMaps:
     def title(self) -> str:
         """One line: the majority class if one holds the map, else its domains."""
         if not self.informative().any():
-            return (f"no informative position: all {int(self.low_info.sum())} are "
-                    "low-information" if self.low_info.any() else "no position classified")
+            low = int(self.low_info.sum())
+            if low == self.n_patterns:
+                return f"no informative position: all {low} are low-information"
+            unclassified = int(((self.labels == NOT_CLASSIFIED) & ~self.low_info).sum())
+            return (f"no informative position: {low} low-information, {unclassified} not "
+                    "classified")
         return describe(self.class_fractions(), self.domains())
 
     def summary(self) -> dict:
@@ -173,12 +177,16 @@ class PredictKernel(Kernel):
         flat, centres = block.reshape(r * c, *block.shape[2:]), g.centres[where].reshape(-1, 2)
         # on the host, a few hundred patterns at a time (their crops, the symmetry copies and
         # the model's buffers stay small); a GPU takes the block whole
-        for part in runs(r * c, RUN_PATTERNS if self.xp is None else r * c):
+        for part in runs(r * c, RUN_PATTERNS if self.xp is None else max(1, r * c)):
             pred = self.model.predict(model_input(flat[part], centres[part], g.span, g.size,
                                                   source_index=g.source_index,
                                                   xp=self.xp or np))
             parts.append((pred.probs, pred.distance, pred.confidence))
         _release_free_memory()
+        if not parts:  # an empty block
+            n = len(self.model.info.classes)
+            parts = [(np.zeros((0, n), np.float32), np.zeros(0, np.float32),
+                      np.zeros(0, np.float32))]
         probs, distance, confidence = (np.concatenate(a) for a in zip(*parts))
         return {"probs": probs.reshape(r, c, -1), "distance": distance.reshape(r, c),
                 "confidence": confidence.reshape(r, c)}

@@ -91,6 +91,12 @@ class TrainConfig:
                                     f"{value!r}")
         for name, (low, high) in _FLOAT_RANGE.items():
             value = getattr(self, name)
+            if isinstance(value, str):  # YAML 1.1 reads 1e-3 as text
+                try:
+                    value = float(value)
+                    setattr(self, name, value)
+                except ValueError:
+                    pass
             if isinstance(value, bool) or not isinstance(value, int | float) \
                     or not low <= value <= high or (name == "lr" and value == 0):
                 raise FerromapError(f"config: {name} must be a number in [{low}, {high}]"
