@@ -51,7 +51,8 @@ def _predict_memory_rows(memory: dict | None) -> list[str]:
         return ["| `ferromap predict` peak memory | not measured by the current script | | "
                 "`bench_memory.py --command predict` |"]
     return [f"| `ferromap predict` peak memory ({memory['model']}), {memory['dataset']} | "
-            f"**{memory['peak_anonymous_GiB']} GiB** of the process's own memory; "
+            f"**{memory['peak_anonymous_GiB']} GiB** of the process's own memory (RssAnon, "
+            f"sampled every 20 ms); "
             f"{memory['peak_rss_GiB']} GiB RSS, which also counts the file's page-cache pages "
             f"it has read | {memory['import_only_rss_GiB']} GiB for importing ferromap alone | "
             f"`bench_memory.py --command predict`, {memory['date']} |"]
