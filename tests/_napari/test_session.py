@@ -93,7 +93,7 @@ def test_a_4d_layer_ferromap_did_not_open_is_a_dataset_too(make_napari_viewer, q
 
 
 def test_file_open_errors_once_and_a_file_of_several_datasets_opens_from_the_panel(
-        viewer, main, notifications, realdata):
+        realdata, viewer, main, notifications):  # realdata first: it skips before a viewer
     """*File > Open* of a file that needs a choice: one notification that names the panel's
     box (napari adds no error of its own); the panel's box then opens it."""
     stack = realdata / "merlin/Single_9_Frame_CounterDepth_12_Rows_256.mib"
