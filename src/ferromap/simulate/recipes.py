@@ -261,8 +261,8 @@ def simulate_recipe(
         layout = np.asarray(layout)
         if layout.shape != tuple(recipe.scan) or not np.issubdtype(layout.dtype, np.integer) \
                 or layout.min() < 0 or layout.max() >= len(recipe.directions):
-            raise ValueError(f"layout must be a {tuple(recipe.scan)} map of indices 0.."
-                             f"{len(recipe.directions) - 1} into the recipe's directions")
+            raise ValueError(f"layout must be a {tuple(recipe.scan)} map of domain indices 0.."
+                             f"{len(recipe.directions) - 1} (into the recipe's directions)")
     blocks, labels, meta = [], [], {}
     for i, direction in enumerate(recipe.directions):
         def report(done, n, i=i):  # n: positions × multislice runs of one direction
@@ -328,27 +328,13 @@ def simulate_domains(
         As :func:`simulate_recipe`; ``truth`` holds the KNN8 class index per position.
     """
     layout = np.asarray(layout, dtype=np.intp)
-    if layout.ndim != 2 or layout.min() < 0 or layout.max() >= len(directions):
+    if layout.ndim != 2:
         raise ValueError(f"layout must be a 2-D map of domain indices 0..{len(directions) - 1}")
-    scan = layout.shape
     step = A_PSEUDOCUBIC / 8
-    grid = ScanGrid(scan, step, (step / 2, step / 2))
-    sims = []
-    for i, direction in enumerate(directions):
-        crystal = KNNCrystal.with_thickness(thickness_nm, direction=direction, seed=seed)
-
-        def report(done, n, i=i):
-            if progress is not None:
-                progress(i * n + done, len(directions) * n)
-
-        sims.append(simulate_4dstem(crystal, grid, microscope, progress=report))
-    truth = np.array([KNN8.index(d) for d in directions], np.uint8)[layout]
-    data = compose([s.data for s in sims], layout)
-    if dose is not None or np.any(descan_ramp_px):
-        data = apply_detector(data, dose=dose, ramp_px=descan_ramp_px, seed=seed)
-    meta = {**sims[0].metadata, "domains": list(directions), "classes": KNN8.to_dict(),
-            "dose": dose, "mrad_per_px": sims[0].mrad_per_px, "scan_step_nm": step / 10}
-    return data, truth, meta
+    recipe = Recipe("domains", directions=tuple(directions), thickness_nm=thickness_nm,
+                    scan=layout.shape, step_A=step, offset_A=step / 2, dose=dose, seed=seed,
+                    descan_ramp_px=descan_ramp_px, microscope=microscope)
+    return simulate_recipe(recipe, progress, layout=layout)
 
 
 def simulate_two_domain(left: str = "MU", right: str = "RM", *,
