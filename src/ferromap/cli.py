@@ -49,15 +49,12 @@ def _data_path(path: str) -> str:
 def _open(args):
     from ferromap.io import open_4dstem
 
-    dataset = getattr(args, "dataset", None)
-    if isinstance(dataset, str) and dataset.isdigit():
-        dataset = int(dataset)
     path = _data_path(args.path)
     for flag in ("--mrad-per-px", "--scan-step-nm", "--semiangle"):  # given means used
         value = getattr(args, flag[2:].replace("-", "_"), None)
         if value is not None and not 0 < value < math.inf:
             raise FerromapError(f"{flag} must be a positive number, got {value}")
-    ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=dataset)
+    ds = open_4dstem(path, scan_shape=args.scan_shape, dataset=getattr(args, "dataset", None))
     if getattr(args, "mrad_per_px", None) is not None:
         ds = ds.with_calibration(mrad_per_px=args.mrad_per_px, mrad_per_px_source="user")
     if getattr(args, "scan_step_nm", None) is not None:
@@ -170,16 +167,14 @@ def cmd_simulate(args) -> int:
     if out.exists() and not args.force:
         raise FerromapError(f"{out} exists", cli_hint="pass --force to replace it")
     progress = StderrProgress("simulating", not args.quiet)
-    layout = None
-    if args.domains:  # every other option applies as to a recipe
+    if args.domains:  # a recipe of two directions; every other option applies to it
         if args.directions:
             raise FerromapError("give --domains or --directions, not both")
         args.directions = ",".join(args.domains)
-        if not args.recipe:
-            args.scan = args.scan or (32, 48)
+        if not (args.recipe or args.scan):
+            args.scan = (32, 48)
     recipe = _recipe_from_args(args)
-    if args.domains:
-        layout = halves(tuple(recipe.scan), 0, 1)
+    layout = halves(tuple(recipe.scan), 0, 1) if args.domains else None
     data, labels, meta = simulate_recipe(recipe, progress=progress, layout=layout)
     meta["scan_rows"] = recipe.scan[0]
     cal = Calibration(meta["mrad_per_px"], meta["scan_step_nm"], 200.0,

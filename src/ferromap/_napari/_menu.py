@@ -24,7 +24,7 @@ from magicgui.widgets import (
 
 from ferromap._napari._lifecycle import ScrollDock, disconnect_all
 from ferromap._napari._runner import Runner, notify_info
-from ferromap._napari._session import show_colorbar, symmetrize_default
+from ferromap._napari._session import is_dataset_layer, show_colorbar, symmetrize_default
 from ferromap.models.store import DEVICES, SHIPPED
 
 if TYPE_CHECKING:
@@ -56,8 +56,7 @@ class _Command(ScrollDock):
         return []
 
     def _dataset_layers(self, *_args) -> list:
-        return [(layer.name, layer) for layer in self.viewer.layers
-                if getattr(layer.data, "ndim", 0) == 4]
+        return [(layer.name, layer) for layer in self.viewer.layers if is_dataset_layer(layer)]
 
     def _refresh(self, *_args) -> None:
         self.dataset.reset_choices()

@@ -171,8 +171,8 @@ class Session:
         """Keep the calibration in the dataset's layer, so that coming back to it (from
         another dataset) finds the user's values, not the file's."""
         for layer in self.viewer.layers:
-            meta = (getattr(layer, "metadata", None) or {}).get("ferromap", {})
-            if layer_role(layer) == "dataset" and meta.get("source") == self.dataset_key:
+            if is_dataset_layer(layer) and dataset_key(layer) == self.dataset_key:
+                meta = layer.metadata.setdefault("ferromap", {})
                 meta["calibration"] = self.dataset.calibration.to_dict()
 
     def _rescale_scan_layers(self, step_nm: float | None) -> None:

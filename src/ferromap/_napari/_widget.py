@@ -235,8 +235,7 @@ class PolarizationWidget(ScrollDock):
         if is_unset(path) or not Path(path).exists():
             return
         shape = (self.scan_rows.value, self.scan_cols.value) if self.scan_rows.value else None
-        which = self.dataset_index.value.strip() or None
-        which = int(which) if which and which.isdigit() else which
+        which = self.dataset_index.value.strip() or None  # an index or an HDF5 path
         try:
             ds = open_4dstem(path, scan_shape=shape, dataset=which)
             kwargs = {"scan_shape": list(shape)} if shape else {}

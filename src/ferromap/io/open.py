@@ -117,7 +117,7 @@ def open_4dstem(
         to re-lay a 4-D file whose header has the wrong shape.
     dataset : int or str, optional
         Which dataset to open when the file holds several: an index (5-D stacks, several
-        signals) or an HDF5 dataset path.
+        signals; a string of digits, as typed, is one) or an HDF5 dataset path.
 
     Returns
     -------
@@ -131,6 +131,8 @@ def open_4dstem(
     UnsupportedFormatError
         A file type or variant ferromap cannot read (e.g. Merlin RAW mode).
     """
+    if isinstance(dataset, str):  # as typed on a command line or in a text box
+        dataset = int(dataset) if dataset.strip().isdigit() else (dataset.strip() or None)
     path = Path(path).expanduser()
     if not path.exists():
         raise ReadError(f"{path}: no such file or folder")
