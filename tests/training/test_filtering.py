@@ -11,6 +11,9 @@ def test_keeps_positions_above_the_scan_mean():
     # normalised: 0, .1, .2, .3, 1 -> mean .32: only the 10 is kept; NaN never
     np.testing.assert_array_equal(keep, [[False, False, False], [False, True, False]])
     assert not magnitude_filter(np.full((2, 2), np.nan)).any()
+    # nothing to rank (one position, or one magnitude): every position with a CoM is kept
+    np.testing.assert_array_equal(magnitude_filter(np.array([0.7, 0.7, np.nan])),
+                                  [True, True, False])
 
 
 def test_each_scan_is_normalised_on_its_own():

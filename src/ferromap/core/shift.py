@@ -103,7 +103,8 @@ def magnitude_angle(shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def magnitude_filter(magnitude: np.ndarray) -> np.ndarray:
-    """Boolean mask of positions whose normalised CoM-shift magnitude exceeds the scan mean.
+    """Boolean mask of positions whose normalised CoM-shift magnitude exceeds the scan mean
+    (every position with a CoM when the magnitudes do not spread: one position, say).
 
     Parameters
     ----------
@@ -120,5 +121,7 @@ def magnitude_filter(magnitude: np.ndarray) -> np.ndarray:
     if not ok.any():
         return np.zeros(m.shape, bool)
     lo, hi = m[ok].min(), m[ok].max()
-    norm = np.where(ok, (m - lo) / (hi - lo if hi > lo else 1.0), -np.inf)
+    if hi == lo:  # nothing to rank
+        return ok
+    norm = np.where(ok, (m - lo) / (hi - lo), -np.inf)
     return norm > norm[ok].mean()

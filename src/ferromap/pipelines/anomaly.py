@@ -77,9 +77,6 @@ def low_information_mask(magnitude: np.ndarray, confidence: np.ndarray | None = 
             raise ValueError(f"confidence has shape {confidence.shape}; magnitude "
                              f"{magnitude.shape}")
         return ~(confidence >= min_confidence)
-    finite = magnitude[np.isfinite(magnitude)]
-    if finite.size and finite.min() == finite.max():  # one position, or no spread to rank
-        return ~np.isfinite(magnitude)
     return ~magnitude_filter(magnitude)
 
 
