@@ -166,8 +166,7 @@ class FeatureKernel(Kernel):
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
         g, xp = self.geometry, self.xp or np
-        crops = extract_crops(block.reshape(r * c, *block.shape[2:]),
-                              g.centres[where].reshape(-1, 2), g.span, g.size,
+        crops = extract_crops(*g.patterns(block, where), g.span, g.size,
                               source_index=g.source_index, xp=xp)
         feats = pattern_features(crops, self.basis, g.plan.background, xp)
         if self.xp is not None:

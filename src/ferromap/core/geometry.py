@@ -147,14 +147,21 @@ class CropGeometry:
         """``(rows, cols)`` deflection magnitude in pixels."""
         return np.hypot(self.shift[..., 0], self.shift[..., 1])
 
-    def crops(self, block: np.ndarray, where: Where, xp=np):
-        """Model inputs ``(r·c, size, size)`` of a ``(r, c, k_row, k_col)`` block at ``where``
-        (computed in the array namespace ``xp``, see :func:`~ferromap.core.crop.extract_crops`)."""
+    def patterns(self, block: np.ndarray, where: Where) -> tuple[np.ndarray, np.ndarray]:
+        """A ``(r, c, k_row, k_col)`` block at ``where`` as ``(r·c, k_row, k_col)`` patterns
+        and their ``(r·c, 2)`` beam centres."""
         r, c = block.shape[:2]
-        flat = block.reshape(r * c, *block.shape[2:])
-        centres = self.centres[where].reshape(-1, 2)
-        return model_input(flat, centres, self.span, self.size, source_index=self.source_index,
-                           xp=xp)
+        return block.reshape(r * c, *block.shape[2:]), self.centres[where].reshape(-1, 2)
+
+    def inputs(self, patterns, centres: np.ndarray, xp=np):
+        """Model inputs ``(n, size, size)`` of patterns with their centres (computed in the
+        array namespace ``xp``, see :func:`~ferromap.core.crop.extract_crops`)."""
+        return model_input(patterns, centres, self.span, self.size,
+                           source_index=self.source_index, xp=xp)
+
+    def crops(self, block: np.ndarray, where: Where):
+        """Model inputs ``(r·c, size, size)`` of a ``(r, c, k_row, k_col)`` block at ``where``."""
+        return self.inputs(*self.patterns(block, where))
 
     def crop_box(self, row: int, col: int) -> tuple[float, float, float]:
         """``(row_edge, col_edge, span)`` of the window at one position, in detector pixel

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ferromap.classes import NOT_CLASSIFIED, ClassSet
-from ferromap.core.crop import model_input
 from ferromap.core.geometry import CropGeometry, geometry_from_moments, plan_detector, sample_patterns
 from ferromap.core.stream import (
     RUN_PATTERNS,
@@ -173,20 +172,15 @@ class PredictKernel(Kernel):
 
     def process(self, block: np.ndarray, where: Where) -> dict[str, np.ndarray]:
         r, c = block.shape[:2]
-        g, parts = self.geometry, []
-        flat, centres = block.reshape(r * c, *block.shape[2:]), g.centres[where].reshape(-1, 2)
+        flat, centres = self.geometry.patterns(block, where)
+        parts = []
         # on the host, a few hundred patterns at a time (their crops, the symmetry copies and
         # the model's buffers stay small); a GPU takes the block whole
-        for part in runs(r * c, RUN_PATTERNS if self.xp is None else max(1, r * c)):
-            pred = self.model.predict(model_input(flat[part], centres[part], g.span, g.size,
-                                                  source_index=g.source_index,
-                                                  xp=self.xp or np))
+        for part in runs(r * c, RUN_PATTERNS if self.xp is None else r * c):
+            pred = self.model.predict(self.geometry.inputs(flat[part], centres[part],
+                                                           self.xp or np))
             parts.append((pred.probs, pred.distance, pred.confidence))
         _release_free_memory()
-        if not parts:  # an empty block
-            n = len(self.model.info.classes)
-            parts = [(np.zeros((0, n), np.float32), np.zeros(0, np.float32),
-                      np.zeros(0, np.float32))]
         probs, distance, confidence = (np.concatenate(a) for a in zip(*parts))
         return {"probs": probs.reshape(r, c, -1), "distance": distance.reshape(r, c),
                 "confidence": confidence.reshape(r, c)}
