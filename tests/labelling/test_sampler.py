@@ -82,3 +82,14 @@ def test_a_budget_smaller_than_the_grid_still_covers_the_whole_scan():
     rows, cols = np.array(list(sampler.labels)).T
     assert len(sampler.labels) == 20  # never the same position twice
     assert rows.min() <= 8 and rows.max() >= 24 and cols.min() <= 12 and cols.max() >= 36
+
+
+def test_spread_order_is_a_permutation_spread_first_then_in_order():
+    from ferromap.labelling.sampler import spread_order
+
+    points = grid_positions((32, 32), 4)
+    order = spread_order(points, first=5)
+    assert sorted(order) == sorted(points)  # every point once
+    rest = [p for p in points if p not in order[:5]]
+    assert order[5:] == rest  # beyond the first five, the grid's own order
+    assert len({r for r, _ in order[:5]}) >= 3  # the five spread over the rows

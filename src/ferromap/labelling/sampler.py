@@ -36,20 +36,28 @@ def grid_positions(scan_shape: tuple[int, int], step: int,
     return list(dict.fromkeys((int(r), int(c)) for r, c in moved))
 
 
-def spread_order(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+#: Grid points :func:`spread_order` orders (more labels than this are rarely given by hand;
+#: the order costs this many passes over the grid).
+SPREAD_FIRST = 1024
+
+
+def spread_order(points: list[tuple[int, int]],
+                 first: int = SPREAD_FIRST) -> list[tuple[int, int]]:
     """``points`` reordered so that every prefix covers the scan evenly: the point nearest
     their centre first, then always the point farthest from those already taken (so a
-    labelling budget smaller than the grid still samples the whole scan, not its top rows)."""
+    labelling budget smaller than the grid still samples the whole scan, not its top rows).
+    Beyond the ``first`` points so chosen, the rest follow in their own order."""
     if len(points) < 3:
         return list(points)
     pos = np.asarray(points, float)
-    first = int(np.argmin(np.hypot(*(pos - pos.mean(axis=0)).T)))
-    order, nearest = [first], np.hypot(*(pos - pos[first]).T)
-    for _ in range(len(pos) - 1):
+    start = int(np.argmin(np.hypot(*(pos - pos.mean(axis=0)).T)))
+    order, nearest = [start], np.hypot(*(pos - pos[start]).T)
+    for _ in range(min(first, len(pos)) - 1):
         nxt = int(np.argmax(nearest))
         order.append(nxt)
         nearest = np.minimum(nearest, np.hypot(*(pos - pos[nxt]).T))
-    return [points[i] for i in order]
+    taken = set(order)
+    return [points[i] for i in order] + [p for i, p in enumerate(points) if i not in taken]
 
 
 def boundary_midpoints(labels: dict[tuple[int, int], int], radius: float
