@@ -48,6 +48,8 @@ def test_five_d_emd_lists_choices(realdata):
     a = open_4dstem(realdata / "emd/Si100_4D.emd", dataset=0).data.compute()
     b = open_4dstem(realdata / "emd/Si100_4D.emd", dataset=1).data.compute()
     assert not np.array_equal(a, b)
+    typed = open_4dstem(realdata / "emd/Si100_4D.emd", dataset=" 1 ").data.compute()
+    np.testing.assert_array_equal(typed, b)  # as typed on a command line or in a text box
 
 
 def test_big_endian_hot_pixel_values_match_the_raw_bytes(realdata):
