@@ -11,7 +11,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [["bench_com.py"], ["bench_read_latency.py"], ["bench_memory.py"],
-           ["bench_memory.py", "--command", "predict"], ["bench_simulate.py"],
+           ["bench_memory.py", "--command", "predict", "--scan", "128", "128"],
+           ["bench_simulate.py"],
            ["bench_inference.py", "--big"], ["bench_click_latency.py"],
            ["bench_distributed.py"], ["bench_sample.py"],
            # these need `make datasets` (the evaluation suite):
